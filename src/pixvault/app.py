@@ -1,0 +1,60 @@
+"""create_app(settings): the ASGI application with every surface mounted on one core."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from pixvault import __version__
+from pixvault.config import Settings
+from pixvault.http import admin, native
+from pixvault.services.core import Core, build_core, ensure_schema_current, initialise
+
+
+def create_app(
+    settings: Settings | None = None, *, core: Core | None = None, migrate: bool = True
+) -> FastAPI:
+    """Build the app. With `core` given the caller owns its lifecycle (tests, benchmarks);
+    with `migrate=False` the schema must already be current (`pixvault serve` migrates once
+    before starting its workers)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if core is not None:
+            app.state.core = core
+            yield
+            return
+        owned = build_core(settings)
+        if migrate:
+            await initialise(owned)
+        else:
+            await ensure_schema_current(owned)
+        app.state.core = owned
+        try:
+            yield
+        finally:
+            await owned.close()
+
+    app = FastAPI(
+        title="pixvault",
+        version=__version__,
+        description="Self-hosted image hosting, management and delivery.",
+        lifespan=lifespan,
+    )
+    if core is not None:
+        app.state.core = core
+    app.include_router(native.router)
+    app.include_router(admin.router)
+
+    @app.get("/health", tags=["ops"], summary="Liveness")
+    async def health() -> JSONResponse:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    return app
+
+
+def served_app() -> FastAPI:
+    """uvicorn factory for `pixvault serve`: settings from the environment, schema checked."""
+    return create_app(Settings(), migrate=False)

@@ -1,0 +1,164 @@
+"""The `pixvault` command: serve, init, migrate, projects, keys."""
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from pixvault.config import Settings
+from pixvault.db import migrate as migrations
+from pixvault.domain.errors import PixvaultError
+from pixvault.domain.ids import parse_uuid
+from pixvault.services.core import Core, build_core, initialise
+from pixvault.services.projects import split_path
+
+app = typer.Typer(help="pixvault: self-hosted image hosting, management and delivery.")
+projects_app = typer.Typer(help="Manage projects.")
+keys_app = typer.Typer(help="Manage API keys.")
+app.add_typer(projects_app, name="projects")
+app.add_typer(keys_app, name="keys")
+console = Console()
+T = TypeVar("T")
+
+
+def _run(work: Callable[[Core], Awaitable[T]], *, init: bool = True) -> T:
+    async def main() -> T:
+        core = build_core(Settings())
+        try:
+            if init:
+                await initialise(core)
+            return await work(core)
+        finally:
+            await core.close()
+
+    try:
+        return asyncio.run(main())
+    except PixvaultError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+
+
+def _emit(data: dict[str, Any], as_json: bool, text: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(data))
+    else:
+        console.print(text)
+
+
+@app.command()
+def init() -> None:
+    """Create the data directory, apply migrations, create the default project and first key."""
+    result = _run(lambda core: initialise(core), init=False)
+    _announce(result)
+
+
+def _announce(result: Any) -> None:
+    console.print(f"Default project: [bold]{result.project.path}[/bold]")
+    if result.first_key is not None:
+        console.print(
+            f"First secret API key (shown once, keep it): [bold green]{result.first_key.secret}[/]"
+        )
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database schema in place to this version."""
+
+    async def work(core: Core) -> str | None:
+        await migrations.upgrade(core.db)
+        return await migrations.current_revision(core.db)
+
+    console.print(f"Database schema at revision {_run(work, init=False)}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Initialise if needed, then serve HTTP."""
+    settings = Settings()
+    _announce(_run(lambda core: initialise(core), init=False))
+    uvicorn.run(
+        "pixvault.app:served_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@projects_app.command("create")
+def projects_create(
+    path: Annotated[str, typer.Argument(help="ORG/PROJECT")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Create a project (the organisation is created if missing)."""
+    org, slug = split_path(path)
+    project = _run(lambda core: core.projects.create(org, slug))
+    data = {"id": str(project.id), "org": org, "slug": slug, "vaultId": project.vault_id}
+    _emit(data, as_json, f"Created project {project.path} ({project.id})")
+
+
+@projects_app.command("list")
+def projects_list() -> None:
+    """List projects."""
+    table = Table("id", "project", "vault id")
+    for project in _run(lambda core: core.projects.list()):
+        table.add_row(str(project.id), project.path, project.vault_id)
+    console.print(table)
+
+
+@keys_app.command("create")
+def keys_create(
+    project: Annotated[str | None, typer.Option(help="ORG/PROJECT")] = None,
+    kind: Annotated[str, typer.Option(help="secret | public | master")] = "secret",
+    label: Annotated[str | None, typer.Option(help="A name to recognise the key by")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Create an API key; its secret is printed once."""
+
+    async def work(core: Core) -> Any:
+        project_id = None if project is None else (await core.projects.by_path(project)).id
+        return await core.keys.issue(kind, project_id, label=label)
+
+    issued = _run(work)
+    data = {
+        "id": str(issued.key.id),
+        "key": issued.secret,
+        "kind": issued.key.kind,
+        "projectId": None if issued.key.project_id is None else str(issued.key.project_id),
+    }
+    _emit(data, as_json, f"Created {kind} key {issued.key.id}: [bold green]{issued.secret}[/]")
+
+
+@keys_app.command("list")
+def keys_list(project: Annotated[str | None, typer.Option(help="ORG/PROJECT")] = None) -> None:
+    """List keys (prefixes only; secrets are never stored)."""
+
+    async def work(core: Core) -> Any:
+        project_id = None if project is None else (await core.projects.by_path(project)).id
+        return await core.keys.list(project_id)
+
+    table = Table("id", "kind", "prefix", "project", "label", "revoked")
+    for key in _run(work):
+        table.add_row(
+            str(key.id), key.kind, key.prefix, str(key.project_id or "-"), key.label or "",
+            "yes" if key.revoked_at else "",
+        )  # fmt: skip
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id")]) -> None:
+    """Revoke a key; requests using it get 401 from now on."""
+    key = _run(lambda core: core.keys.revoke(parse_uuid(key_id, param="keyId")))
+    console.print(f"Revoked key {key.id}")

@@ -1,0 +1,69 @@
+"""Schema migrations (Alembic), run on the application's own async engine."""
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+
+from pixvault.db.engine import Database
+
+_LOCATION = Path(__file__).parent / "migrations"
+
+
+class SchemaMismatch(RuntimeError):
+    """The database schema is not the one this pixvault version runs on."""
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_LOCATION))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _check_known(connection: Connection) -> None:
+    current = _current(connection)
+    scripts = ScriptDirectory.from_config(alembic_config())
+    if current is not None and scripts.get_revision(current) is None:
+        raise SchemaMismatch(
+            f"database schema revision {current} is newer than this pixvault understands "
+            f"(head {scripts.get_current_head()}); upgrade pixvault before starting it"
+        )
+
+
+def _upgrade(connection: Connection) -> None:
+    _check_known(connection)
+    command.upgrade(alembic_config(connection), "head")
+
+
+async def upgrade(db: Database) -> None:
+    async with db.engine.begin() as conn:
+        await conn.run_sync(_upgrade)
+
+
+async def current_revision(db: Database) -> str | None:
+    async with db.engine.connect() as conn:
+        return await conn.run_sync(_current)
+
+
+def _check(connection: Connection) -> None:
+    _check_known(connection)
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    current = _current(connection)
+    if current != head:
+        raise SchemaMismatch(
+            f"database schema is at revision {current}, this pixvault needs {head}; "
+            "run `pixvault migrate` first"
+        )
+
+
+async def check(db: Database) -> None:
+    async with db.engine.connect() as conn:
+        await conn.run_sync(_check)

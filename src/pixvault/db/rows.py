@@ -1,0 +1,75 @@
+"""Row → entity mapping, shared by every service that reads these tables."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row
+
+from pixvault.domain.models import ApiKey, FocalPoint, Image, Project
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything pixvault stores is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_project(row: Row[Any]) -> Project:
+    m = row._mapping
+    return Project(
+        id=m["id"],
+        org_id=m["org_id"],
+        org_slug=m["org_slug"],
+        slug=m["slug"],
+        name=m["name"],
+        settings=m["settings"] or {},
+        created_at=utc(m["created_at"]),
+    )
+
+
+def to_image(row: Row[Any]) -> Image:
+    m = row._mapping
+    focal = None if m["focal_x"] is None else FocalPoint(m["focal_x"], m["focal_y"])
+    return Image(
+        id=m["id"],
+        project_id=m["project_id"],
+        flow_id=m["flow_id"],
+        source=m["source"],
+        alias=m["alias"],
+        storage_key=m["storage_key"],
+        mime_type=m["mime_type"],
+        size=m["size"],
+        width=m["width"],
+        height=m["height"],
+        sha256=m["sha256"],
+        focal_point=focal,
+        meta=m["meta"] or {},
+        tags=m["tags"] or [],
+        description=m["description"],
+        is_public=m["is_public"],
+        views=m["views"],
+        filename=m["filename"],
+        created_at=utc(m["created_at"]),
+        updated_at=utc(m["updated_at"]),
+        deleted_at=utc(m["deleted_at"]),
+    )
+
+
+def to_key(row: Row[Any]) -> ApiKey:
+    m = row._mapping
+    return ApiKey(
+        id=m["id"],
+        project_id=m["project_id"],
+        kind=m["kind"],
+        label=m["label"],
+        prefix=m["prefix"],
+        created_at=utc(m["created_at"]),
+        expires_at=utc(m["expires_at"]),
+        last_used_at=utc(m["last_used_at"]),
+        revoked_at=utc(m["revoked_at"]),
+    )

@@ -1,0 +1,132 @@
+"""Table definitions (SQLAlchemy Core). Migrations in `db/migrations` create exactly these."""
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _ts(name: str, nullable: bool = False) -> Column:
+    return Column(name, DateTime(timezone=True), nullable=nullable)
+
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    _ts("created_at"),
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("org_id", Uuid, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False),
+    Column("slug", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("settings", JSON, nullable=False),
+    _ts("created_at"),
+    UniqueConstraint("org_id", "slug", name="uq_projects_org_slug"),
+)
+
+images = Table(
+    "images",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    # No foreign key: an upload may name a pending flow whose row is created lazily.
+    Column("flow_id", Uuid, nullable=True),
+    Column("source", String(16), nullable=False),
+    Column("alias", String(65), nullable=True),
+    Column("storage_key", String(512), nullable=False),
+    Column("mime_type", String(100), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("width", Integer, nullable=True),
+    Column("height", Integer, nullable=True),
+    Column("sha256", String(64), nullable=False),
+    Column("focal_x", Float, nullable=True),
+    Column("focal_y", Float, nullable=True),
+    Column("meta", JSON, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("is_public", Boolean, nullable=False, server_default=text("true")),
+    Column("views", BigInteger, nullable=False, server_default=text("0")),
+    Column("filename", String(255), nullable=True),
+    Column("partition", String(128), nullable=True),
+    Column("collection", String(128), nullable=True),
+    Column("channel", String(128), nullable=True),
+    Column("owner_id", Uuid, nullable=True),
+    _ts("created_at"),
+    _ts("updated_at"),
+    _ts("deleted_at", nullable=True),
+    UniqueConstraint("project_id", "alias", name="uq_images_project_alias"),
+    # UUIDv7 ids are time ordered, so (project, id) serves newest-first pages.
+    Index(
+        "ix_images_live",
+        "project_id",
+        "id",
+        sqlite_where=text("deleted_at IS NULL"),
+        postgresql_where=text("deleted_at IS NULL"),
+    ),
+    Index("ix_images_flow", "project_id", "flow_id", "id"),
+    Index("ix_images_deleted", "deleted_at"),
+)
+
+flows = Table(
+    "flows",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("meta", JSON, nullable=False),
+    _ts("created_at"),
+    _ts("updated_at"),
+    Index("ix_flows_project", "project_id", "id"),
+)
+
+flow_aliases = Table(
+    "flow_aliases",
+    metadata,
+    Column("flow_id", Uuid, ForeignKey("flows.id", ondelete="CASCADE"), primary_key=True),
+    Column("alias", String(65), primary_key=True),
+    Column("image_id", Uuid, ForeignKey("images.id", ondelete="CASCADE"), nullable=False),
+    Index("ix_flow_aliases_image", "image_id"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=True),
+    Column("kind", String(16), nullable=False),
+    Column("label", String(200), nullable=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    _ts("expires_at", nullable=True),
+    _ts("last_used_at", nullable=True),
+    _ts("revoked_at", nullable=True),
+    _ts("created_at"),
+)

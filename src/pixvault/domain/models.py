@@ -1,0 +1,115 @@
+"""Entities the core hands to API surfaces. Plain data: surfaces decide how to render them."""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pixvault.domain.ids import to_ulid
+
+
+@dataclass(frozen=True)
+class Project:
+    id: uuid.UUID
+    org_id: uuid.UUID
+    org_slug: str
+    slug: str
+    name: str
+    settings: dict[str, Any]
+    created_at: datetime
+
+    @property
+    def vault_id(self) -> str:
+        return "vault_" + to_ulid(self.id)
+
+    @property
+    def path(self) -> str:
+        return f"{self.org_slug}/{self.slug}"
+
+
+@dataclass(frozen=True)
+class FocalPoint:
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class Image:
+    id: uuid.UUID
+    project_id: uuid.UUID
+    flow_id: uuid.UUID | None
+    source: str
+    alias: str | None
+    storage_key: str
+    mime_type: str
+    size: int
+    width: int | None
+    height: int | None
+    sha256: str
+    focal_point: FocalPoint | None
+    meta: dict[str, Any]
+    tags: list[str]
+    description: str | None
+    is_public: bool
+    views: int
+    filename: str | None
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Flow:
+    id: uuid.UUID
+    project_id: uuid.UUID
+    meta: dict[str, Any]
+    aliases: dict[str, uuid.UUID]
+    image_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: uuid.UUID
+    project_id: uuid.UUID | None
+    kind: str
+    label: str | None
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A key as created: the only moment its secret text exists outside the client."""
+
+    key: ApiKey
+    secret: str
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    total: int
+    limit: int
+    offset: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + len(self.items) < self.total
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a project key (secret or public) or the instance master key."""
+
+    key_id: uuid.UUID
+    kind: str
+    project: Project | None = field(default=None)
+
+    @property
+    def can_write(self) -> bool:
+        return self.kind in ("secret", "master")

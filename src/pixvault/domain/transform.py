@@ -1,0 +1,382 @@
+"""Transform options for delivery URLs: one strict grammar, one canonical form.
+
+Every public delivery URL (CDN, Slink, vault paths) feeds its query through `parse_transform`,
+so a bad value is rejected the same way everywhere (400, never a silent fallback) and equivalent
+spellings share one derivative cache key and one signature via `Transform.canonical()`.
+
+Grammar (names are case-sensitive, enum values case-insensitive):
+
+- `w|width`, `h|height`: integers from 1 to `Limits.max_side`.
+- `dpr`: 1 to 3 with at most two decimals; it multiplies w and h and needs at least one of them.
+  The effective size (w*dpr, h*dpr) must stay within `max_side`, and within `max_area` when both
+  are given. Two decimals at most keeps attackers from minting endless variants.
+- `fit`: cover | contain | fill | inside | outside. Needs w or h. `inside` is the default when a
+  size is given. cover, contain and fill describe a box, so they need both w and h; inside and
+  outside work with one dimension (the other follows the aspect ratio).
+- `crop`: true/1 (cover, anchored on the stored focal point if any, else the centre), a strategy
+  (focal, smart|attention, entropy, center|centre) or false/0 (no crop, same as absent). Cropping
+  means fit=cover, so it needs both w and h and conflicts with any other fit.
+- `gravity|g`: center, compass points (n ne e se s sw w nw, or north, northeast, top, bottom-left,
+  ...), focal, smart|attention. It positions a crop, so it needs cropping (fit=cover or crop).
+  focal/smart/center are crop strategies and are stored in `crop`; compass points stay in
+  `gravity`. A crop strategy and a different gravity conflict.
+- `format|f`: jpeg|jpg, png, webp, avif, gif, auto (negotiated from the Accept header).
+- `q|quality`: integer 1-100 (ignored by the lossless png and gif encoders).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from pixvault.domain.errors import InvalidInput, UnsupportedType
+
+FITS = ("cover", "contain", "fill", "inside", "outside")
+FORMATS = ("jpeg", "png", "webp", "avif", "gif")
+OUTPUT_FORMATS = (*FORMATS, "auto")
+CROP_STRATEGIES = ("focal", "smart", "entropy", "center")
+COMPASS = ("n", "ne", "e", "se", "s", "sw", "w", "nw")
+
+FORMAT_MIME: dict[str, str] = {
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "avif": "image/avif",
+    "gif": "image/gif",
+}
+MIME_FORMAT: dict[str, str] = {mime: fmt for fmt, mime in FORMAT_MIME.items()} | {
+    "image/jpg": "jpeg",
+    "image/pjpeg": "jpeg",
+}
+FALLBACK_FORMAT = "jpeg"
+"""Output for sources browsers cannot show (HEIC, TIFF, ...) when no format is requested."""
+
+_ALIASES = {
+    "w": "w",
+    "width": "w",
+    "h": "h",
+    "height": "h",
+    "fit": "fit",
+    "crop": "crop",
+    "gravity": "gravity",
+    "g": "gravity",
+    "format": "format",
+    "f": "format",
+    "q": "q",
+    "quality": "q",
+    "dpr": "dpr",
+}
+ACCEPTED_NAMES = tuple(_ALIASES)
+
+_FORMAT_VALUES = {"jpg": "jpeg", **{f: f for f in OUTPUT_FORMATS}}
+_CROP_VALUES = {
+    "true": "true",
+    "1": "true",
+    "false": "false",
+    "0": "false",
+    "focal": "focal",
+    "smart": "smart",
+    "attention": "smart",
+    "entropy": "entropy",
+    "center": "center",
+    "centre": "center",
+}
+_GRAVITY_VALUES = {
+    "center": "center",
+    "centre": "center",
+    "c": "center",
+    "focal": "focal",
+    "smart": "smart",
+    "attention": "smart",
+    **{c: c for c in COMPASS},
+    "north": "n",
+    "northeast": "ne",
+    "east": "e",
+    "southeast": "se",
+    "south": "s",
+    "southwest": "sw",
+    "west": "w",
+    "northwest": "nw",
+    "top": "n",
+    "topright": "ne",
+    "right": "e",
+    "bottomright": "se",
+    "bottom": "s",
+    "bottomleft": "sw",
+    "left": "w",
+    "topleft": "nw",
+}
+
+_INT_RE = re.compile(r"[0-9]{1,6}")
+_DPR_RE = re.compile(r"[0-9](\.[0-9]{1,2})?")
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_side: int = 8192
+    max_area: int = 25_000_000
+    max_source_pixels: int = 100_000_000
+
+
+@dataclass(frozen=True)
+class Transform:
+    """A validated, normalised transform; build it with `parse_transform`."""
+
+    width: int | None = None
+    height: int | None = None
+    fit: str | None = None
+    crop: str | None = None
+    gravity: str | None = None
+    format: str | None = None
+    quality: int | None = None
+    dpr: float | None = None
+
+    def canonical(self) -> str:
+        """Stable text for cache keys and signatures: fixed order, canonical names and values."""
+        parts = [
+            ("w", self.width),
+            ("h", self.height),
+            ("dpr", None if self.dpr is None else f"{self.dpr:g}"),
+            ("fit", self.fit),
+            ("crop", self.crop),
+            ("gravity", self.gravity),
+            ("format", self.format),
+            ("q", self.quality),
+        ]
+        return "&".join(f"{name}={value}" for name, value in parts if value is not None)
+
+    @property
+    def is_identity(self) -> bool:
+        return self == Transform()
+
+    @property
+    def crops(self) -> bool:
+        return self.fit == "cover" or self.crop is not None
+
+    @property
+    def anchor(self) -> str | None:
+        """Where a crop is positioned: a strategy, a compass point, or None (focal, else centre)."""
+        return self.crop or self.gravity
+
+    @property
+    def target_size(self) -> tuple[int | None, int | None]:
+        """The requested box in output pixels (w*dpr, h*dpr)."""
+        scale = self.dpr or 1.0
+        return _scaled(self.width, scale), _scaled(self.height, scale)
+
+    def depends_on_focal(self, has_focal: bool) -> bool:
+        """True when the output changes with the image's stored focal point."""
+        if not self.crops:
+            return False
+        return self.anchor == "focal" or (self.anchor is None and has_focal)
+
+    def with_format(self, fmt: str) -> Transform:
+        return replace(self, format=_enum("format", fmt, _FORMAT_VALUES))
+
+
+def _scaled(value: int | None, scale: float) -> int | None:
+    return None if value is None else max(1, round(value * scale))
+
+
+def parse_transform(
+    params: Iterable[tuple[str, str]],
+    limits: Limits = Limits(),
+    *,
+    ignore: frozenset[str] = frozenset({"s", "preset"}),
+) -> Transform:
+    """Parse and validate query parameters; raises InvalidInput naming the offending parameter."""
+    raw = _collect(params, ignore)
+    width = _int("w", raw.get("w"), 1, limits.max_side)
+    height = _int("h", raw.get("h"), 1, limits.max_side)
+    dpr = _dpr(raw.get("dpr"))
+    quality = _int("q", raw.get("q"), 1, 100)
+    fmt = _enum("format", raw["format"], _FORMAT_VALUES) if "format" in raw else None
+    fit = _enum("fit", raw["fit"], {f: f for f in FITS}) if "fit" in raw else None
+    crop = _enum("crop", raw["crop"], _CROP_VALUES) if "crop" in raw else None
+    gravity = _gravity(raw["gravity"]) if "gravity" in raw else None
+
+    has_size = width is not None or height is not None
+    if dpr is not None and not has_size:
+        raise InvalidInput("dpr needs w or h: it multiplies the requested size", param="dpr")
+    if fit is not None and not has_size:
+        raise InvalidInput(f"fit={fit} needs w or h", param="fit")
+    fit, crop = _resolve_crop(fit, crop, has_size)
+    crop, gravity = _resolve_anchor(fit, crop, gravity)
+    if fit in ("cover", "contain", "fill") and (width is None or height is None):
+        name = "crop" if "crop" in raw else "fit"
+        what = "crop" if name == "crop" else f"fit={fit}"
+        raise InvalidInput(
+            f"{what} needs both w and h (fit=inside or fit=outside size by one dimension)",
+            param=name,
+        )
+    spec = Transform(width, height, fit, crop, gravity, fmt, quality, None if dpr == 1 else dpr)
+    _check_output_size(spec, limits)
+    return spec
+
+
+def _collect(params: Iterable[tuple[str, str]], ignore: frozenset[str]) -> dict[str, str]:
+    raw: dict[str, str] = {}
+    given_as: dict[str, str] = {}
+    for name, value in params:
+        if name in ignore:
+            continue
+        key = _ALIASES.get(name)
+        if key is None:
+            raise InvalidInput(
+                f"unknown parameter {name!r}; accepted: {', '.join(ACCEPTED_NAMES)}", param=name
+            )
+        if key in raw:
+            raise InvalidInput(
+                f"parameter {name!r} given twice (already given as {given_as[key]!r})", param=name
+            )
+        raw[key] = value
+        given_as[key] = name
+    return raw
+
+
+def _int(name: str, value: str | None, low: int, high: int) -> int | None:
+    if value is None:
+        return None
+    number = int(value) if _INT_RE.fullmatch(value) else None
+    if number is None or not low <= number <= high:
+        raise InvalidInput(
+            f"{name} must be an integer from {low} to {high}, got {value!r}", param=name
+        )
+    return number
+
+
+def _dpr(value: str | None) -> float | None:
+    if value is None:
+        return None
+    number = float(value) if _DPR_RE.fullmatch(value) else None
+    if number is None or not 1 <= number <= 3:
+        raise InvalidInput(
+            f"dpr must be a number from 1 to 3 with at most two decimals, got {value!r}",
+            param="dpr",
+        )
+    return number
+
+
+def _enum(name: str, value: str, allowed: dict[str, str]) -> str:
+    found = allowed.get(value.lower())
+    if found is None:
+        raise InvalidInput(f"{name} must be one of {', '.join(allowed)}, got {value!r}", param=name)
+    return found
+
+
+def _gravity(value: str) -> str:
+    key = value.lower().replace("-", "").replace("_", "")
+    if key not in _GRAVITY_VALUES:
+        raise InvalidInput(
+            f"gravity must be center, a compass point ({', '.join(COMPASS)} or north, top-left, "
+            f"...), focal or smart, got {value!r}",
+            param="gravity",
+        )
+    return _GRAVITY_VALUES[key]
+
+
+def _resolve_crop(
+    fit: str | None, crop: str | None, has_size: bool
+) -> tuple[str | None, str | None]:
+    """Fold `crop` into fit=cover; returns (fit, crop strategy or None)."""
+    if crop == "false":
+        if fit == "cover":
+            raise InvalidInput("crop=false conflicts with fit=cover, which crops", param="crop")
+        crop = None
+    elif crop is not None:
+        if fit not in (None, "cover"):
+            raise InvalidInput(
+                f"crop conflicts with fit={fit}: cropping means fit=cover", param="crop"
+            )
+        fit = "cover"
+        crop = None if crop == "true" else crop
+    if fit is None and has_size:
+        fit = "inside"
+    return fit, crop
+
+
+def _resolve_anchor(
+    fit: str | None, crop: str | None, gravity: str | None
+) -> tuple[str | None, str | None]:
+    """Store strategies in `crop` and compass points in `gravity`, rejecting contradictions."""
+    if gravity is None:
+        return crop, None
+    if fit != "cover":
+        raise InvalidInput("gravity positions a crop: it needs fit=cover or crop", param="gravity")
+    if gravity in CROP_STRATEGIES:
+        if crop not in (None, gravity):
+            raise InvalidInput(f"gravity={gravity} conflicts with crop={crop}", param="gravity")
+        return gravity, None
+    if crop is not None:
+        raise InvalidInput(f"gravity={gravity} conflicts with crop={crop}", param="gravity")
+    return None, gravity
+
+
+def _check_output_size(spec: Transform, limits: Limits) -> None:
+    width, height = spec.target_size
+    name = "dpr" if spec.dpr else None
+    for side, dim in (("w", width), ("h", height)):
+        if dim is not None and dim > limits.max_side:
+            raise InvalidInput(
+                f"{side}*dpr is {dim} pixels, over the maximum side of {limits.max_side}",
+                param=name or side,
+            )
+    if width is not None and height is not None and width * height > limits.max_area:
+        raise InvalidInput(
+            f"output of {width}x{height} pixels is over the maximum area of {limits.max_area}",
+            param=name or "h",
+        )
+
+
+def negotiate_format(
+    spec: Transform,
+    accept: str | None,
+    source_mime: str,
+    *,
+    avif_enabled: bool,
+    auto_by_default: bool = False,
+    animated: bool = False,
+) -> tuple[str, bool]:
+    """Pick the output format; the flag says whether the answer varies with Accept (Vary).
+
+    AVIF is skipped for animated sources because it cannot carry the animation here.
+    """
+    if spec.format not in (None, "auto"):
+        return spec.format, False
+    source = MIME_FORMAT.get(source_mime.lower(), FALLBACK_FORMAT)
+    if spec.format is None and not auto_by_default:
+        return source, False
+    accepted = _accepted_types(accept)
+    if avif_enabled and not animated and "image/avif" in accepted:
+        return "avif", True
+    if "image/webp" in accepted:
+        return "webp", True
+    return source, True
+
+
+def _accepted_types(accept: str | None) -> set[str]:
+    """Media types listed explicitly with a non-zero q (wildcards do not count)."""
+    types = set()
+    for item in (accept or "").split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        if media and not any(_is_zero_q(param) for param in params):
+            types.add(media.lower())
+    return types
+
+
+def _is_zero_q(param: str) -> bool:
+    name, _, value = param.partition("=")
+    if name.strip().lower() != "q":
+        return False
+    try:
+        return float(value) == 0
+    except ValueError:
+        return False
+
+
+def ensure_output_format(fmt: str) -> str:
+    """Validate a concrete output format name (after negotiation)."""
+    if fmt not in FORMATS:
+        raise UnsupportedType(f"cannot encode {fmt!r}; supported: {', '.join(FORMATS)}")
+    return fmt

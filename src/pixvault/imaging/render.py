@@ -1,0 +1,285 @@
+"""Render a derivative from original bytes and a parsed Transform (blocking; run in a thread).
+
+Sizing, with the box = (w*dpr, h*dpr) and the source size taken after EXIF orientation:
+
+- inside (default): fit within the box, keep the aspect ratio.
+- outside: cover at least the box, keep the aspect ratio (nothing is cropped).
+- cover: fill the box, then crop the overflow around the anchor: the focal point (also the
+  default when the image has one), libvips attention/entropy for smart/entropy, a compass
+  point, or the centre. If the source is smaller than the box, the largest window with the
+  box's aspect ratio is cut from the unscaled source instead of enlarging it.
+- contain: fit within the box, then pad to exactly the box (transparent when the output format
+  has alpha, white for jpeg), image centred.
+- fill: stretch to exactly the box.
+
+Nothing is enlarged beyond the source except by fill (stretch) and contain (padding only).
+Limits: the source pixel count (all frames for animations) is read from the header before any
+decoding; the output must respect `max_side` and `max_area` (outside and single-dimension fits
+can exceed the box). Output is sRGB with every metadata block (EXIF, GPS, XMP, IPTC, ICC)
+removed. Animated GIF/WebP keep their animation when the output is gif or webp; any other
+output format raises UnsupportedType rather than dropping frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyvips
+
+from pixvault.domain.errors import InvalidInput, UnsupportedType
+from pixvault.domain.transform import FORMAT_MIME, Limits, Transform, ensure_output_format
+
+DEFAULT_QUALITY = 80
+ANIMATED_FORMATS = ("gif", "webp")
+_ANIMATED_LOADERS = ("gifload_buffer", "webpload_buffer")
+_ALPHA_FORMATS = ("png", "webp", "avif", "gif")
+_SWAPPING_ORIENTATIONS = (5, 6, 7, 8)
+_INTERESTING = {"smart": "attention", "entropy": "entropy"}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    data: bytes
+    mime: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    width: int
+    height: int
+    pages: int
+
+
+@dataclass(frozen=True)
+class _Plan:
+    resize: tuple[int, int]
+    window: tuple[int, int] | None = None
+    pad: tuple[int, int] | None = None
+
+
+def render(
+    source: bytes,
+    spec: Transform,
+    *,
+    output_format: str,
+    focal: tuple[float, float] | None,
+    limits: Limits = Limits(),
+) -> Rendered:
+    """Decode (shrinking on load), resize, crop/pad, convert to sRGB and encode without metadata."""
+    fmt = ensure_output_format(output_format)
+    info = probe(source, limits)
+    if info.pages > 1 and fmt not in ANIMATED_FORMATS:
+        raise UnsupportedType(
+            f"the source is animated ({info.pages} frames) and {fmt} cannot animate; "
+            f"request format={' or format='.join(ANIMATED_FORMATS)}"
+        )
+    plan = _plan(spec, info)
+    _check_output(plan, limits)
+    animated = info.pages > 1
+    interesting = _INTERESTING.get(spec.anchor or "") if plan.window else None
+    if interesting and not animated:
+        image = _load(source, plan.window, crop=interesting)
+    else:
+        image = _load(source, plan.resize, animated=animated)
+        if plan.window is not None:
+            image = _crop(image, plan.window, spec.anchor, focal)
+    image = _to_srgb(image, fmt)
+    if plan.pad is not None:
+        image = _per_frame(image, lambda frame: _pad(frame, plan.pad, fmt))
+    data = _encode(image, fmt, spec.quality or DEFAULT_QUALITY)
+    return Rendered(data, FORMAT_MIME[fmt], image.width, _page_height(image))
+
+
+def probe(source: bytes, limits: Limits = Limits()) -> SourceInfo:
+    """Read the header only and refuse decompression bombs before any pixel is decoded."""
+    try:
+        header = pyvips.Image.new_from_buffer(source, "", access="sequential")
+    except pyvips.Error as exc:
+        raise UnsupportedType("the source image cannot be decoded") from exc
+    width, height = header.width, header.height
+    fields = header.get_fields()
+    loader = header.get("vips-loader") if "vips-loader" in fields else ""
+    pages = header.get("n-pages") if "n-pages" in fields and loader in _ANIMATED_LOADERS else 1
+    if width * height * pages > limits.max_source_pixels:
+        raise InvalidInput(
+            f"source image has {width * height * pages} pixels "
+            f"({width}x{height}x{pages} frames), over the limit of {limits.max_source_pixels}",
+            code="SOURCE_TOO_LARGE",
+        )
+    orientation = header.get("orientation") if "orientation" in fields else 1
+    if orientation in _SWAPPING_ORIENTATIONS:
+        width, height = height, width
+    return SourceInfo(width, height, pages)
+
+
+def _plan(spec: Transform, src: SourceInfo) -> _Plan:
+    box_w, box_h = spec.target_size
+    if box_w is None and box_h is None:
+        return _Plan((src.width, src.height))
+    if spec.fit == "fill":
+        return _Plan((box_w, box_h))
+    if spec.crops:
+        return _cover_plan(src, box_w, box_h)
+    ratios = [b / s for b, s in ((box_w, src.width), (box_h, src.height)) if b is not None]
+    scale = min(1.0, max(ratios) if spec.fit == "outside" else min(ratios))
+    resize = (_at_least_one(src.width * scale), _at_least_one(src.height * scale))
+    return _Plan(resize, pad=(box_w, box_h) if spec.fit == "contain" else None)
+
+
+def _cover_plan(src: SourceInfo, box_w: int, box_h: int) -> _Plan:
+    scale = max(box_w / src.width, box_h / src.height)
+    if scale <= 1:
+        resize = (
+            max(box_w, round(src.width * scale)),
+            max(box_h, round(src.height * scale)),
+        )
+        return _Plan(resize, window=(box_w, box_h))
+    shrink = min(src.width / box_w, src.height / box_h)
+    window = (
+        min(src.width, _at_least_one(box_w * shrink)),
+        min(src.height, _at_least_one(box_h * shrink)),
+    )
+    return _Plan((src.width, src.height), window=window)
+
+
+def _at_least_one(value: float) -> int:
+    return max(1, round(value))
+
+
+def _check_output(plan: _Plan, limits: Limits) -> None:
+    width, height = plan.pad or plan.window or plan.resize
+    if max(width, height) > limits.max_side or width * height > limits.max_area:
+        raise InvalidInput(
+            f"the output would be {width}x{height} pixels, over the limits "
+            f"({limits.max_side} per side, {limits.max_area} in area); request a smaller w or h",
+            code="OUTPUT_TOO_LARGE",
+        )
+
+
+def _load(
+    source: bytes, size: tuple[int, int], *, animated: bool = False, crop: str | None = None
+) -> pyvips.Image:
+    """thumbnail shrinks on load and applies EXIF orientation; n=-1 keeps every frame.
+
+    With `crop` (attention/entropy) libvips covers `size` and picks the window itself.
+    """
+    options = {"crop": crop} if crop else {"size": "force"}
+    try:
+        return pyvips.Image.thumbnail_buffer(
+            source,
+            size[0],
+            height=size[1],
+            option_string="n=-1" if animated else "",
+            **options,
+        )
+    except pyvips.Error as exc:
+        raise UnsupportedType("the source image cannot be decoded") from exc
+
+
+def _crop(
+    image: pyvips.Image,
+    window: tuple[int, int],
+    anchor: str | None,
+    focal: tuple[float, float] | None,
+) -> pyvips.Image:
+    """Cut the same window from every frame; smart/entropy look at the first frame only."""
+    width, height = window
+    frame_h = _page_height(image)
+    interesting = _INTERESTING.get(anchor or "")
+    if interesting:
+        image = image.copy_memory()
+        first = image.crop(0, 0, image.width, frame_h)
+        picked = first.smartcrop(width, height, interesting=interesting)
+        left, top = -picked.xoffset, -picked.yoffset
+    else:
+        left, top = _window_origin((image.width, frame_h), window, anchor, focal)
+    return _per_frame(image, lambda frame: frame.crop(left, top, width, height))
+
+
+def _window_origin(
+    size: tuple[int, int],
+    window: tuple[int, int],
+    anchor: str | None,
+    focal: tuple[float, float] | None,
+) -> tuple[int, int]:
+    """Top-left corner of the crop window for focal, compass and centre anchors."""
+    free_x, free_y = size[0] - window[0], size[1] - window[1]
+    if anchor in (None, "focal") and focal is not None:
+        fx, fy = focal
+        return (
+            _clamp(round(fx * size[0] - window[0] / 2), free_x),
+            _clamp(round(fy * size[1] - window[1] / 2), free_y),
+        )
+    compass = anchor if anchor not in (None, "focal", "center") else ""
+    x = 0 if "w" in compass else free_x if "e" in compass else free_x // 2
+    y = 0 if "n" in compass else free_y if "s" in compass else free_y // 2
+    return x, y
+
+
+def _clamp(value: int, high: int) -> int:
+    return min(max(value, 0), high)
+
+
+def _to_srgb(image: pyvips.Image, fmt: str) -> pyvips.Image:
+    """Convert through the embedded profile (if any) to 8-bit sRGB; flatten alpha for jpeg."""
+    try:
+        if "icc-profile-data" in image.get_fields():
+            image = image.icc_transform("srgb", embedded=True)
+        if image.interpretation != "srgb":
+            image = image.colourspace("srgb")
+        if image.format != "uchar":
+            image = image.cast("uchar")
+    except pyvips.Error as exc:
+        raise UnsupportedType("the source colour space cannot be converted to sRGB") from exc
+    if fmt == "jpeg" and image.hasalpha():
+        image = image.flatten(background=[255, 255, 255])
+    return image
+
+
+def _pad(frame: pyvips.Image, box: tuple[int, int], fmt: str) -> pyvips.Image:
+    if fmt in _ALPHA_FORMATS:
+        if not frame.hasalpha():
+            frame = frame.bandjoin(255)
+        background = [0, 0, 0, 0]
+    else:
+        background = [255, 255, 255]
+    return frame.gravity("centre", box[0], box[1], extend="background", background=background)
+
+
+def _page_height(image: pyvips.Image) -> int:
+    if "page-height" in image.get_fields():
+        page_h = image.get("page-height")
+        if 0 < page_h < image.height and image.height % page_h == 0:
+            return page_h
+    return image.height
+
+
+def _per_frame(
+    image: pyvips.Image, operation: Callable[[pyvips.Image], pyvips.Image]
+) -> pyvips.Image:
+    """Apply a geometry change to each frame of a vertically stacked animation."""
+    frame_h = _page_height(image)
+    if frame_h == image.height:
+        return operation(image)
+    frames = [
+        operation(image.crop(0, top, image.width, frame_h))
+        for top in range(0, image.height, frame_h)
+    ]
+    joined = pyvips.Image.arrayjoin(frames, across=1).copy()
+    joined.set_type(pyvips.GValue.gint_type, "page-height", frames[0].height)
+    return joined
+
+
+def _encode(image: pyvips.Image, fmt: str, quality: int) -> bytes:
+    if fmt == "jpeg":
+        return image.jpegsave_buffer(Q=quality, optimize_coding=True, interlace=True, keep="none")
+    if fmt == "png":
+        return image.pngsave_buffer(compression=6, palette=False, keep="none")
+    if fmt == "webp":
+        return image.webpsave_buffer(Q=quality, effort=4, keep="none")
+    if fmt == "avif":
+        return image.heifsave_buffer(Q=quality, effort=2, compression="av1", keep="none")
+    return image.gifsave_buffer(keep="none")

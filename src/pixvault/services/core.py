@@ -1,0 +1,70 @@
+"""The core: every service wired to one database and one blob store.
+
+API surfaces receive a `Core` and call its services; they never touch SQL, storage or pyvips.
+"""
+
+from dataclasses import dataclass
+
+from pixvault.config import Settings
+from pixvault.db import migrate
+from pixvault.db.engine import Database
+from pixvault.domain.models import IssuedKey, Project
+from pixvault.services.flows import FlowService
+from pixvault.services.keys import KeyService
+from pixvault.services.library import LibraryService
+from pixvault.services.projects import ProjectService
+from pixvault.storage import BlobStore, open_store
+
+DEFAULT_ORG = "default"
+DEFAULT_PROJECT = "default"
+
+
+@dataclass
+class Core:
+    settings: Settings
+    db: Database
+    blobs: BlobStore
+    projects: ProjectService
+    keys: KeyService
+    library: LibraryService
+    flows: FlowService
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+def build_core(settings: Settings) -> Core:
+    db = Database(settings.resolved_database_url())
+    blobs = BlobStore(open_store(settings.resolved_storage_url()))
+    projects = ProjectService(db)
+    library = LibraryService(db, blobs, max_source_pixels=settings.max_source_pixels)
+    return Core(
+        settings=settings,
+        db=db,
+        blobs=blobs,
+        projects=projects,
+        keys=KeyService(db, projects),
+        library=library,
+        flows=FlowService(db, library),
+    )
+
+
+@dataclass(frozen=True)
+class InitResult:
+    project: Project
+    first_key: IssuedKey | None
+
+
+async def initialise(core: Core) -> InitResult:
+    """Migrate, then make sure the default project and a first secret key exist (idempotent)."""
+    await migrate.upgrade(core.db)
+    project, _ = await core.projects.ensure(DEFAULT_ORG, DEFAULT_PROJECT)
+    first_key = None
+    if await core.keys.count() == 0:
+        first_key = await core.keys.issue("secret", project.id, label="first key")
+    return InitResult(project, first_key)
+
+
+async def ensure_schema_current(core: Core) -> None:
+    """Refuse to run against a database this version does not understand or has not migrated."""
+    await migrate.check(core.db)

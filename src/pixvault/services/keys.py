@@ -1,0 +1,136 @@
+"""API keys: random tokens shown once, stored only as SHA-256 hashes.
+
+`sk_` secret keys read and write one project, `pk_` public keys only read it, and `mk_` master
+keys administer the instance. Every surface accepts them the same way.
+"""
+
+import hashlib
+import secrets
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import func, insert, select, update
+
+from pixvault.db.engine import Database
+from pixvault.db.rows import now, to_key, utc
+from pixvault.db.tables import api_keys
+from pixvault.domain.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from pixvault.domain.ids import new_id
+from pixvault.domain.models import ApiKey, IssuedKey, Principal
+from pixvault.services.projects import ProjectService
+
+PREFIXES = {"secret": "sk_", "public": "pk_", "master": "mk_"}
+_LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def hash_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class KeyService:
+    def __init__(self, db: Database, projects: ProjectService):
+        self.db = db
+        self.projects = projects
+
+    async def issue(
+        self,
+        kind: str,
+        project_id: uuid.UUID | None = None,
+        *,
+        label: str | None = None,
+        expires_in_days: int | None = None,
+    ) -> IssuedKey:
+        if kind not in PREFIXES:
+            raise InvalidInput(
+                f"Unknown key kind {kind!r}; use one of: {', '.join(PREFIXES)}", param="kind"
+            )
+        if (kind == "master") != (project_id is None):
+            raise InvalidInput(
+                "Master keys belong to no project; secret and public keys need a project",
+                param="projectId",
+            )
+        if project_id is not None:
+            await self.projects.get(project_id)
+        if expires_in_days is not None and expires_in_days < 1:
+            raise InvalidInput("expiresInDays must be a positive integer", param="expiresInDays")
+        secret = PREFIXES[kind] + secrets.token_urlsafe(32)
+        created = now()
+        values = {
+            "id": new_id(),
+            "project_id": project_id,
+            "kind": kind,
+            "label": label,
+            "key_hash": hash_key(secret),
+            "prefix": secret[:10],
+            "expires_at": created + timedelta(days=expires_in_days) if expires_in_days else None,
+            "created_at": created,
+        }
+        async with self.db.write() as conn:
+            await conn.execute(insert(api_keys).values(**values))
+        return IssuedKey(key=await self.get(values["id"]), secret=secret)
+
+    async def get(self, key_id: uuid.UUID) -> ApiKey:
+        async with self.db.read() as conn:
+            row = (await conn.execute(select(api_keys).where(api_keys.c.id == key_id))).first()
+        if row is None:
+            raise NotFound(f"API key {key_id} not found", code="KEY_NOT_FOUND")
+        return to_key(row)
+
+    async def list(self, project_id: uuid.UUID | None = None) -> list[ApiKey]:
+        query = select(api_keys).order_by(api_keys.c.id)
+        if project_id is not None:
+            query = query.where(api_keys.c.project_id == project_id)
+        async with self.db.read() as conn:
+            return [to_key(r) for r in (await conn.execute(query)).all()]
+
+    async def revoke(self, key_id: uuid.UUID) -> ApiKey:
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                update(api_keys)
+                .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=now())
+            )
+        key = await self.get(key_id)
+        if result.rowcount == 0 and key.revoked_at is None:
+            raise NotFound(f"API key {key_id} not found", code="KEY_NOT_FOUND")
+        return key
+
+    async def count(self) -> int:
+        async with self.db.read() as conn:
+            return await conn.scalar(select(func.count()).select_from(api_keys)) or 0
+
+    async def bootstrap_master(self) -> IssuedKey:
+        """The first master key, only while the instance has no key at all."""
+        if await self.count() > 0:
+            raise Forbidden(
+                "Bootstrap is closed: keys already exist. Create keys with a master key "
+                "(POST /api/v1/admin/keys) or `pixvault keys create`",
+                code="BOOTSTRAP_CLOSED",
+            )
+        return await self.issue("master", label="bootstrap")
+
+    async def authenticate(self, secret: str | None) -> Principal:
+        if not secret:
+            raise Unauthorized(
+                "Missing API key: send it as 'X-API-Key: KEY' or 'Authorization: Bearer KEY'"
+            )
+        async with self.db.read() as conn:
+            row = (
+                await conn.execute(select(api_keys).where(api_keys.c.key_hash == hash_key(secret)))
+            ).first()
+        if row is None:
+            raise Unauthorized("Invalid API key: no such key exists; check for typos")
+        key = to_key(row)
+        moment = now()
+        if key.revoked_at is not None:
+            raise Unauthorized("This API key was revoked; create a new one")
+        if key.expires_at is not None and key.expires_at <= moment:
+            raise Unauthorized("This API key expired; create a new one")
+        last_used = utc(key.last_used_at)
+        if last_used is None or moment - last_used > _LAST_USED_RESOLUTION:
+            async with self.db.write() as conn:
+                await conn.execute(
+                    update(api_keys).where(api_keys.c.id == key.id).values(last_used_at=moment)
+                )
+        project = None if key.project_id is None else await self.projects.get(key.project_id)
+        return Principal(key_id=key.id, kind=key.kind, project=project)

@@ -1,0 +1,109 @@
+"""Blob store over obstore: a local directory by default, any S3-compatible store for scale.
+
+Every backend error other than "not found" becomes `StorageUnavailable` (503), so a client
+learns the store is down rather than seeing a generic 500.
+"""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlparse
+
+import obstore
+from obstore.exceptions import NotFoundError
+from obstore.store import LocalStore, MemoryStore, ObjectStore, from_url
+
+from pixvault.domain.errors import StorageUnavailable
+
+
+class BlobMissing(LookupError):
+    """The key holds no object."""
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    key: str
+    size: int
+    last_modified: datetime
+
+
+def open_store(url: str, **options: object) -> ObjectStore:
+    """Build a store from `file://DIR`, `memory://` or `s3://BUCKET/PREFIX` (plus S3 options)."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        path = Path(parsed.path)
+        path.mkdir(parents=True, exist_ok=True)
+        return LocalStore(path)
+    if parsed.scheme == "memory":
+        return MemoryStore()
+    return from_url(url, **options)
+
+
+class BlobStore:
+    def __init__(self, store: ObjectStore):
+        self._store = store
+
+    async def put(self, key: str, data: bytes) -> None:
+        try:
+            await obstore.put_async(self._store, key, data)
+        except Exception as exc:
+            raise _unavailable("write", key, exc) from exc
+
+    async def get(self, key: str) -> bytes:
+        try:
+            result = await obstore.get_async(self._store, key)
+            return bytes(await result.bytes_async())
+        except NotFoundError:
+            raise BlobMissing(key) from None
+        except Exception as exc:
+            raise _unavailable("read", key, exc) from exc
+
+    async def get_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes [start, end) of the object."""
+        try:
+            return bytes(await obstore.get_range_async(self._store, key, start=start, end=end))
+        except NotFoundError:
+            raise BlobMissing(key) from None
+        except Exception as exc:
+            raise _unavailable("read", key, exc) from exc
+
+    async def exists(self, key: str) -> bool:
+        try:
+            await obstore.head_async(self._store, key)
+        except NotFoundError:
+            return False
+        except Exception as exc:
+            raise _unavailable("read", key, exc) from exc
+        return True
+
+    async def delete(self, key: str) -> None:
+        try:
+            await obstore.delete_async(self._store, key)
+        except NotFoundError:
+            return
+        except Exception as exc:
+            raise _unavailable("delete", key, exc) from exc
+
+    async def list(self, prefix: str) -> AsyncIterator[BlobInfo]:
+        try:
+            async for batch in obstore.list(self._store, prefix=prefix):
+                for meta in batch:
+                    yield BlobInfo(meta["path"], meta["size"], meta["last_modified"])
+        except NotFoundError:
+            return
+        except Exception as exc:
+            raise _unavailable("list", prefix, exc) from exc
+
+    async def delete_prefix(self, prefix: str) -> int:
+        keys = [info.key async for info in self.list(prefix)]
+        for key in keys:
+            await self.delete(key)
+        return len(keys)
+
+
+def _unavailable(action: str, key: str, exc: Exception) -> StorageUnavailable:
+    return StorageUnavailable(
+        f"The blob store failed to {action} {key!r} ({type(exc).__name__}); "
+        "retry later, and check the storage configuration if it persists"
+    )
