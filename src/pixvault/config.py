@@ -11,6 +11,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./data")
     database_url: str | None = None
+    database_schema: str | None = None
     storage_url: str | None = None
     public_url: str | None = None
     max_upload_bytes: int = Field(5 * 1024 * 1024, gt=0)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10):
+    def __init__(self, url: str, *, schema: str | None = None, pool_size: int = 10):
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         if self.is_sqlite:
@@ -22,8 +22,13 @@ class Database:
             self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=0)
             _install_sqlite_hooks(self.engine)
         else:
+            connect_args = {"server_settings": {"search_path": schema}} if schema else {}
             self.engine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                connect_args=connect_args,
             )
         self._writer = self.engine.execution_options(pixvault_write=True)
 

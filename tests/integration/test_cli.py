@@ -1,0 +1,56 @@
+"""The `pixvault` command's exact JSON contract, run as a real process."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PIXVAULT = str(Path(sys.executable).with_name("pixvault"))
+
+
+def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PIXVAULT_DATA_DIR": str(tmp_path / "data")}
+    env.pop("PIXVAULT_DATABASE_URL", None)
+    return subprocess.run(
+        [PIXVAULT, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_init_is_idempotent_and_prints_the_first_key_once(tmp_path):
+    first = run(tmp_path, "init")
+    assert first.returncode == 0, first.stderr
+    assert "sk_" in first.stdout
+    second = run(tmp_path, "init")
+    assert second.returncode == 0
+    assert "sk_" not in second.stdout
+
+
+def test_projects_and_keys_json_contract(tmp_path):
+    created = run(tmp_path, "projects", "create", "acme/site", "--json")
+    assert created.returncode == 0, created.stderr
+    project = json.loads(created.stdout)
+    assert set(project) == {"id", "org", "slug", "vaultId"}
+    assert (project["org"], project["slug"]) == ("acme", "site")
+    key = json.loads(run(tmp_path, "keys", "create", "--project", "acme/site", "--json").stdout)
+    assert set(key) == {"id", "key", "kind", "projectId"}
+    assert key["kind"] == "secret" and key["key"].startswith("sk_")
+    assert key["projectId"] == project["id"]
+    public = json.loads(
+        run(
+            tmp_path, "keys", "create", "--project", "acme/site", "--kind", "public", "--json"
+        ).stdout
+    )
+    assert public["key"].startswith("pk_")
+    master = json.loads(run(tmp_path, "keys", "create", "--kind", "master", "--json").stdout)
+    assert master["key"].startswith("mk_") and master["projectId"] is None
+    revoked = run(tmp_path, "keys", "revoke", key["id"])
+    assert revoked.returncode == 0
+    assert "yes" in run(tmp_path, "keys", "list").stdout
+
+
+def test_errors_are_reported_without_a_traceback(tmp_path):
+    duplicate = run(tmp_path, "projects", "create", "api/site", "--json")
+    assert duplicate.returncode == 1
+    assert "reserved" in duplicate.stdout
+    assert "Traceback" not in duplicate.stderr
