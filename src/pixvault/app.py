@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from pixvault import __version__
 from pixvault.config import Settings
-from pixvault.http import admin, native
+from pixvault.http import admin, cdn, native
 from pixvault.services.core import Core, build_core, ensure_schema_current, initialise
 
 
@@ -51,6 +51,8 @@ def create_app(
     @app.get("/health", tags=["ops"], summary="Liveness")
     async def health() -> JSONResponse:
         return JSONResponse({"status": "ok", "version": __version__})
+
+    app.include_router(cdn.router)
 
     return app
 

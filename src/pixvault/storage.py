@@ -54,7 +54,7 @@ class BlobStore:
         try:
             result = await obstore.get_async(self._store, key)
             return bytes(await result.bytes_async())
-        except NotFoundError:
+        except (NotFoundError, FileNotFoundError):
             raise BlobMissing(key) from None
         except Exception as exc:
             raise _unavailable("read", key, exc) from exc
@@ -63,7 +63,7 @@ class BlobStore:
         """Bytes [start, end) of the object."""
         try:
             return bytes(await obstore.get_range_async(self._store, key, start=start, end=end))
-        except NotFoundError:
+        except (NotFoundError, FileNotFoundError):
             raise BlobMissing(key) from None
         except Exception as exc:
             raise _unavailable("read", key, exc) from exc
@@ -71,7 +71,7 @@ class BlobStore:
     async def exists(self, key: str) -> bool:
         try:
             await obstore.head_async(self._store, key)
-        except NotFoundError:
+        except (NotFoundError, FileNotFoundError):
             return False
         except Exception as exc:
             raise _unavailable("read", key, exc) from exc
@@ -80,7 +80,7 @@ class BlobStore:
     async def delete(self, key: str) -> None:
         try:
             await obstore.delete_async(self._store, key)
-        except NotFoundError:
+        except (NotFoundError, FileNotFoundError):
             return
         except Exception as exc:
             raise _unavailable("delete", key, exc) from exc
@@ -90,7 +90,7 @@ class BlobStore:
             async for batch in obstore.list(self._store, prefix=prefix):
                 for meta in batch:
                     yield BlobInfo(meta["path"], meta["size"], meta["last_modified"])
-        except NotFoundError:
+        except (NotFoundError, FileNotFoundError):
             return
         except Exception as exc:
             raise _unavailable("list", prefix, exc) from exc

@@ -17,6 +17,7 @@ class PixvaultError(Exception):
         if code is not None:
             self.code = code
         self.param = param
+        self.headers: dict[str, str] = {}
 
 
 class InvalidInput(PixvaultError):
@@ -70,6 +71,7 @@ class Busy(PixvaultError):
     def __init__(self, message: str, *, retry_after: int = 1):
         super().__init__(message)
         self.retry_after = retry_after
+        self.headers["Retry-After"] = str(retry_after)
 
 
 class StorageUnavailable(PixvaultError):

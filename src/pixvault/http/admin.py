@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pixvault.domain.errors import InvalidInput
 from pixvault.domain.ids import parse_uuid
 from pixvault.domain.models import ApiKey, IssuedKey, Principal, Project
+from pixvault.domain.policy import validate_settings
 from pixvault.http.auth import core_of, principal, require_master
 from pixvault.http.errors import enveloped_route
 from pixvault.http.native import iso, ok, render_error
@@ -36,6 +37,7 @@ def project_json(project: Project) -> dict[str, Any]:
         "slug": project.slug,
         "name": project.name,
         "vaultId": project.vault_id,
+        "settings": project.settings,
         "createdAt": iso(project.created_at),
     }
 
@@ -74,6 +76,25 @@ async def create_project(request: Request, _: Master, body: ProjectIn) -> JSONRe
 @router.get("/api/v1/admin/projects", summary="List projects")
 async def list_projects(request: Request, _: Master) -> JSONResponse:
     return ok([project_json(p) for p in await core_of(request).projects.list()])
+
+
+class SettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    settings: dict[str, Any] = Field(
+        description="presets, presetsOnly, signingKeys, avif, autoFormat (replaces the document)"
+    )
+
+
+@router.put("/api/v1/admin/projects/{project_id}/settings", summary="Set delivery settings")
+async def put_settings(
+    request: Request, _: Master, project_id: str, body: SettingsIn
+) -> JSONResponse:
+    core = core_of(request)
+    validate_settings(body.settings, core.delivery.limits)
+    project = await core.projects.update_settings(
+        parse_uuid(project_id, param="projectId"), body.settings
+    )
+    return ok(project_json(project))
 
 
 class KeyIn(BaseModel):

@@ -25,6 +25,7 @@ def render_error(exc: PixvaultError) -> JSONResponse:
     return JSONResponse(
         {"success": False, "error": {"code": exc.code, "message": exc.message}},
         status_code=exc.status,
+        headers=exc.headers,
     )
 
 

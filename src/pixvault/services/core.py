@@ -9,6 +9,9 @@ from pixvault.config import Settings
 from pixvault.db import migrate
 from pixvault.db.engine import Database
 from pixvault.domain.models import IssuedKey, Project
+from pixvault.domain.transform import Limits
+from pixvault.imaging.pool import RenderPool
+from pixvault.services.delivery import DeliveryService
 from pixvault.services.flows import FlowService
 from pixvault.services.keys import KeyService
 from pixvault.services.library import LibraryService
@@ -28,6 +31,7 @@ class Core:
     keys: KeyService
     library: LibraryService
     flows: FlowService
+    delivery: DeliveryService
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -38,6 +42,18 @@ def build_core(settings: Settings) -> Core:
     blobs = BlobStore(open_store(settings.resolved_storage_url()))
     projects = ProjectService(db)
     library = LibraryService(db, blobs, max_source_pixels=settings.max_source_pixels)
+    limits = Limits(
+        max_side=settings.max_output_side,
+        max_area=settings.max_output_area,
+        max_source_pixels=settings.max_source_pixels,
+    )
+    delivery = DeliveryService(
+        blobs,
+        RenderPool(workers=settings.render_workers, queue=settings.render_queue),
+        limits=limits,
+        mutable_max_age=settings.mutable_max_age,
+        auto_format_default=settings.auto_format_by_default,
+    )
     return Core(
         settings=settings,
         db=db,
@@ -46,6 +62,7 @@ def build_core(settings: Settings) -> Core:
         keys=KeyService(db, projects),
         library=library,
         flows=FlowService(db, library),
+        delivery=delivery,
     )
 
 

@@ -4,7 +4,7 @@ the service's own routes, so those names are reserved."""
 import re
 import uuid
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pixvault.db.engine import Database
@@ -122,3 +122,13 @@ class ProjectService:
             return await self.create(org_slug, slug), True
         except Conflict:
             return await self.by_path(f"{org_slug}/{slug}"), False
+
+    async def update_settings(self, project_id: uuid.UUID, settings: dict[str, object]) -> Project:
+        """Replace the project's settings document (validated by the caller's policy rules)."""
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                update(projects).where(projects.c.id == project_id).values(settings=settings)
+            )
+        if result.rowcount == 0:
+            raise NotFound(f"Project {project_id} not found", code="PROJECT_NOT_FOUND")
+        return await self.get(project_id)

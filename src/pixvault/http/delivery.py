@@ -1,0 +1,83 @@
+"""HTTP side of delivery, shared by every public URL: conditional requests, ranges, headers."""
+
+from email.utils import format_datetime
+
+from fastapi import Request, Response
+
+from pixvault.domain.errors import RangeNotSatisfiable
+from pixvault.services.delivery import Delivery
+from pixvault.storage import BlobStore
+
+
+def _headers(delivery: Delivery) -> dict[str, str]:
+    headers = {
+        "ETag": delivery.etag,
+        "Cache-Control": delivery.cache_control,
+        "Last-Modified": format_datetime(delivery.last_modified, usegmt=True),
+        "X-Image-Id": str(delivery.image_id),
+        "X-Content-Type-Options": "nosniff",
+    }
+    if delivery.vary_accept:
+        headers["Vary"] = "Accept"
+    if not delivery.rendered:
+        headers["Accept-Ranges"] = "bytes"
+    return headers
+
+
+def _not_modified(request: Request, etag: str) -> bool:
+    header = request.headers.get("if-none-match")
+    if not header:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return "*" in tags or etag in tags
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """One `bytes=` range as [start, end); None means "ignore Range, send everything"."""
+    unit, _, spec = header.partition("=")
+    if unit.strip().lower() != "bytes":
+        return None
+    if "," in spec:
+        raise RangeNotSatisfiable("Only a single byte range is supported per request")
+    first, dash, last = spec.strip().partition("-")
+    if not dash or (not first and not last):
+        return None
+    try:
+        if not first:
+            suffix = int(last)
+            start, end = max(0, size - suffix), size
+        else:
+            start = int(first)
+            end = min(size, int(last) + 1) if last else size
+    except ValueError:
+        return None
+    if start >= size or start >= end:
+        raise RangeNotSatisfiable(f"Range {spec} is outside the {size}-byte body")
+    return start, end
+
+
+async def send(request: Request, delivery: Delivery, blobs: BlobStore) -> Response:
+    headers = _headers(delivery)
+    if _not_modified(request, delivery.etag):
+        return Response(status_code=304, headers=headers)
+    span = None
+    range_header = request.headers.get("range")
+    if range_header and not delivery.rendered:
+        if_range = request.headers.get("if-range")
+        if if_range is None or if_range == delivery.etag:
+            try:
+                span = parse_range(range_header, delivery.size)
+            except RangeNotSatisfiable as exc:
+                headers["Content-Range"] = f"bytes */{delivery.size}"
+                exc.headers.update(headers)
+                raise
+    if request.method == "HEAD":
+        headers["Content-Length"] = str(delivery.size)
+        return Response(status_code=200, headers=headers, media_type=delivery.mime)
+    if span is None:
+        body = await delivery.read(blobs)
+        return Response(body, status_code=200, headers=headers, media_type=delivery.mime)
+    start, end = span
+    headers["Content-Range"] = f"bytes {start}-{end - 1}/{delivery.size}"
+    body = await delivery.read(blobs, start, end)
+    return Response(body, status_code=206, headers=headers, media_type=delivery.mime)
