@@ -4,11 +4,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 
 from pixvault import __version__
 from pixvault.config import Settings
-from pixvault.http import admin, cdn, native
+from pixvault.http import admin, cdn, native, ops
+from pixvault.observability import RequestContext
 from pixvault.services.core import Core, build_core, ensure_schema_current, initialise
 
 
@@ -48,11 +48,9 @@ def create_app(
     app.include_router(native.router)
     app.include_router(admin.router)
 
-    @app.get("/health", tags=["ops"], summary="Liveness")
-    async def health() -> JSONResponse:
-        return JSONResponse({"status": "ok", "version": __version__})
-
+    app.include_router(ops.router)
     app.include_router(cdn.router)
+    app.add_middleware(RequestContext)
 
     return app
 

@@ -6,6 +6,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 
 from pixvault.db.engine import Database
@@ -31,11 +32,18 @@ def _current(connection: Connection) -> str | None:
 def _check_known(connection: Connection) -> None:
     current = _current(connection)
     scripts = ScriptDirectory.from_config(alembic_config())
-    if current is not None and scripts.get_revision(current) is None:
+    if current is not None and not _known(scripts, current):
         raise SchemaMismatch(
             f"database schema revision {current} is newer than this pixvault understands "
             f"(head {scripts.get_current_head()}); upgrade pixvault before starting it"
         )
+
+
+def _known(scripts: ScriptDirectory, revision: str) -> bool:
+    try:
+        return scripts.get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def _upgrade(connection: Connection) -> None:

@@ -16,12 +16,12 @@ from pixvault.http.native import render_error
 router = APIRouter(tags=["delivery"], route_class=enveloped_route(render_error))
 
 
-@router.api_route(
+@router.get(
     "/{org}/{project}/img/{ref}",
-    methods=["GET", "HEAD"],
     summary="Image bytes by id or @alias, transformed by query parameters",
     response_class=Response,
 )
+@router.head("/{org}/{project}/img/{ref}", include_in_schema=False)
 async def cdn_image(request: Request, org: str, project: str, ref: str) -> Response:
     core = core_of(request)
     found = await core.projects.find(org, project)

@@ -27,7 +27,8 @@ from pixvault.domain.transform import (
     parse_transform,
 )
 from pixvault.imaging.pool import RenderPool
-from pixvault.imaging.render import render
+from pixvault.imaging.render import Rendered, render
+from pixvault.metrics import DERIVATIVE_CACHE, RENDER_SECONDS
 from pixvault.services.blobkeys import derivative_key
 from pixvault.storage import BlobMissing, BlobStore
 
@@ -188,8 +189,10 @@ class DeliveryService:
             pass
         else:
             self.hits += 1
+            DERIVATIVE_CACHE.labels("hit").inc()
             return data
         self.misses += 1
+        DERIVATIVE_CACHE.labels("miss").inc()
         return await self._once(key, lambda: self._render_and_store(key, image, spec, focal))
 
     async def _once(self, key: str, make: Callable[[], Awaitable[bytes]]) -> bytes:
@@ -206,12 +209,14 @@ class DeliveryService:
     ) -> bytes:
         source = await self.blobs.get(image.storage_key)
         self.renders += 1
-        rendered = await self.pool.run(
-            lambda: render(
-                source, spec, output_format=spec.format, focal=focal, limits=self.limits
-            ),
-            slow=spec.format == "avif",
-        )
+
+        def work() -> Rendered:
+            with RENDER_SECONDS.labels(spec.format).time():
+                return render(
+                    source, spec, output_format=spec.format, focal=focal, limits=self.limits
+                )
+
+        rendered = await self.pool.run(work, slow=spec.format == "avif")
         await self.blobs.put(key, rendered.data)
         return rendered.data
 

@@ -23,6 +23,7 @@ from pixvault.domain.errors import InvalidInput, NotFound, PixvaultError
 from pixvault.domain.ids import looks_like_uuid, new_id, parse_uuid
 from pixvault.domain.models import FocalPoint, Image, Page, Project
 from pixvault.imaging.probe import probe
+from pixvault.metrics import UPLOAD_BYTES
 from pixvault.services.blobkeys import derivative_prefix, original_key
 from pixvault.storage import BlobStore
 
@@ -110,6 +111,7 @@ class LibraryService:
             with anyio.CancelScope(shield=True):
                 await self._forget_blob(key)
             raise
+        UPLOAD_BYTES.inc(len(upload.data))
         return await self.get(project, image_id)
 
     async def _insert(

@@ -1,0 +1,42 @@
+"""Operations endpoints: liveness, readiness and Prometheus metrics."""
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from pixvault import __version__
+from pixvault.domain.errors import PixvaultError
+from pixvault.http.auth import core_of
+from pixvault.metrics import RENDER_QUEUE
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/health", summary="Liveness: the process answers")
+async def health() -> JSONResponse:
+    return JSONResponse({"status": "ok", "version": __version__})
+
+
+@router.get("/ready", summary="Readiness: database and blob store reachable")
+async def ready(request: Request) -> JSONResponse:
+    core = core_of(request)
+    checks = {"database": "ok", "storage": "ok"}
+    try:
+        async with core.db.read() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    try:
+        await core.blobs.exists(".ready-probe")
+    except PixvaultError as exc:
+        checks["storage"] = f"unreachable: {exc.message}"
+    healthy = all(value == "ok" for value in checks.values())
+    body = {"status": "ready" if healthy else "unavailable", **checks}
+    return JSONResponse(body, status_code=200 if healthy else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics of this process")
+async def metrics(request: Request) -> Response:
+    RENDER_QUEUE.set(core_of(request).delivery.pool.depth)
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

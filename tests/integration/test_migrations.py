@@ -1,0 +1,63 @@
+"""Migrations upgrade data in place; a process refuses a schema it does not understand."""
+
+import hashlib
+
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+
+from pixvault.app import create_app
+from pixvault.db import migrate
+from pixvault.db.migrate import SchemaMismatch, alembic_config
+from pixvault.domain.models import Project
+from pixvault.services.core import build_core, initialise
+from pixvault.services.library import NewUpload
+from tests.helpers import jpeg
+
+
+def first_revision() -> str:
+    """The base of the history: walk_revisions() goes from head down to it."""
+    return list(ScriptDirectory.from_config(alembic_config()).walk_revisions())[-1].revision
+
+
+async def test_upgrade_from_the_first_schema_keeps_data(settings):
+    core = build_core(settings)
+    try:
+        async with core.db.engine.begin() as conn:
+            await conn.run_sync(lambda c: command.upgrade(alembic_config(c), first_revision()))
+        project: Project = await core.projects.create("legacy", "site")
+        data = jpeg(50, 40)
+        image = await core.library.upload(project, NewUpload(data=data, alias="@kept"))
+        await initialise(core)
+        assert (
+            await migrate.current_revision(core.db)
+            == ScriptDirectory.from_config(alembic_config()).get_current_head()
+        )
+        again = await core.library.resolve(project, "@kept")
+        assert again.id == image.id
+        assert again.sha256 == hashlib.sha256(data).hexdigest()
+        assert await core.blobs.get(again.storage_key) == data
+    finally:
+        await core.close()
+
+
+async def test_refuses_a_database_newer_than_it_understands(settings):
+    core = build_core(settings)
+    try:
+        await initialise(core)
+        async with core.db.write() as conn:
+            await conn.execute(text("UPDATE alembic_version SET version_num = 'ffff_future'"))
+        with pytest.raises(SchemaMismatch, match="newer"):
+            await migrate.check(core.db)
+        with pytest.raises(SchemaMismatch, match="newer"):
+            await migrate.upgrade(core.db)
+    finally:
+        await core.close()
+
+
+async def test_served_app_refuses_to_start_on_an_unmigrated_database(settings):
+    app = create_app(settings, migrate=False)
+    with pytest.raises(SchemaMismatch, match="pixvault migrate"):
+        async with app.router.lifespan_context(app):
+            pass
