@@ -309,3 +309,21 @@ async def test_full_render_queue_answers_429_with_retry_after(client, image):
     assert busy.json()["error"]["code"] == "RENDER_QUEUE_FULL"
     retry = await client.get(cdn(image), params={"w": 60 + statuses.index(429)})
     assert retry.status_code == 200
+
+
+async def test_avif_is_negotiated_only_where_the_project_enables_it(client, image, core):
+    accept = {"Accept": "image/avif,image/webp,*/*"}
+    before = await client.get(cdn(image), params={"w": 40, "f": "auto"}, headers=accept)
+    assert before.headers["content-type"] == "image/webp"
+    await set_settings(core, {"avif": True})
+    after = await client.get(cdn(image), params={"w": 40, "f": "auto"}, headers=accept)
+    assert after.headers["content-type"] == "image/avif"
+    assert decode(after.content).width == 40
+    assert after.headers["vary"] == "Accept"
+
+
+async def test_auto_format_without_a_format_parameter_when_enabled(client, image, core):
+    await set_settings(core, {"autoFormat": True})
+    response = await client.get(cdn(image), params={"w": 40}, headers={"Accept": "image/webp"})
+    assert response.headers["content-type"] == "image/webp"
+    assert response.headers["vary"] == "Accept"
