@@ -16,8 +16,8 @@ from pixvault.domain.aliases import validate_alias
 from pixvault.domain.errors import InvalidInput, NotFound
 from pixvault.domain.models import Flow, Page, Project
 from pixvault.services.library import (
-    MAX_PAGE,
     LibraryService,
+    check_page,
     ensure_flow,
     live,
     set_flow_alias,
@@ -34,10 +34,7 @@ class FlowService:
         self.library = library
 
     async def list(self, project: Project, *, limit: int = 20, offset: int = 0) -> Page:
-        if not 1 <= limit <= MAX_PAGE:
-            raise InvalidInput(f"limit must be from 1 to {MAX_PAGE}, got {limit}", param="limit")
-        if offset < 0:
-            raise InvalidInput(f"offset must be 0 or more, got {offset}", param="offset")
+        check_page(limit, offset)
         where = flows.c.project_id == project.id
         async with self.db.read() as conn:
             ids = (

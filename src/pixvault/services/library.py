@@ -272,10 +272,7 @@ class LibraryService:
         offset: int = 0,
         include_deleted: bool = False,
     ) -> Page:
-        if not 1 <= limit <= MAX_PAGE:
-            raise InvalidInput(f"limit must be from 1 to {MAX_PAGE}, got {limit}", param="limit")
-        if offset < 0:
-            raise InvalidInput(f"offset must be 0 or more, got {offset}", param="offset")
+        check_page(limit, offset)
         if source is not None and source not in SOURCES:
             raise InvalidInput(
                 f"source must be one of {', '.join(SOURCES)}, got {source!r}", param="source"
@@ -302,6 +299,13 @@ class LibraryService:
             owner = await conn.scalar(select(flows.c.project_id).where(flows.c.id == flow_id))
         if owner is not None and owner != project.id:
             raise NotFound(f"Flow {flow_id} not found", code="FLOW_NOT_FOUND")
+
+
+def check_page(limit: int, offset: int) -> None:
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be from 1 to {MAX_PAGE}, got {limit}", param="limit")
+    if offset < 0:
+        raise InvalidInput(f"offset must be 0 or more, got {offset}", param="offset")
 
 
 def live(project_id: uuid.UUID):  # type: ignore[no-untyped-def]
