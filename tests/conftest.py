@@ -102,3 +102,26 @@ async def client(core: Core) -> AsyncIterator[httpx.AsyncClient]:
 async def api(client: httpx.AsyncClient, secret_key: str) -> httpx.AsyncClient:
     client.headers["X-API-Key"] = secret_key
     return client
+
+
+# -- S3 (moto) -----------------------------------------------------------------------------
+
+from collections.abc import Iterator  # noqa: E402
+
+from tests.s3 import MotoServer, start_moto  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    """One moto S3 server for the session, stopped by PID at the end."""
+    server = start_moto()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(moto_server: MotoServer) -> str:
+    """A fresh, empty bucket per test."""
+    return moto_server.new_bucket()

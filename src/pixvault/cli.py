@@ -1,8 +1,9 @@
-"""The `pixvault` command: serve, init, migrate, projects, keys."""
+"""The `pixvault` command: serve, init, migrate, gc, projects, keys."""
 
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -14,7 +15,9 @@ from pixvault.config import Settings
 from pixvault.db import migrate as migrations
 from pixvault.domain.errors import PixvaultError
 from pixvault.domain.ids import parse_uuid
-from pixvault.services.core import Core, build_core, initialise
+from pixvault.observability import log_config
+from pixvault.services.core import Core, build_core, ensure_schema_current, initialise
+from pixvault.services.gc import GcReport, collect, parse_duration
 from pixvault.services.projects import split_path
 
 app = typer.Typer(help="pixvault: self-hosted image hosting, management and delivery.")
@@ -92,8 +95,48 @@ def serve(
         port=port or settings.port,
         workers=workers,
         proxy_headers=True,
-        log_level="info",
+        log_config=log_config(),
     )
+
+
+@app.command()
+def gc(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report, change nothing")] = False,
+    grace: Annotated[
+        str | None, typer.Option(help="Keep unreferenced blobs younger than this, e.g. 1h")
+    ] = None,
+    retention: Annotated[
+        str | None, typer.Option(help="Purge images soft-deleted longer ago, e.g. 30d")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Purge expired soft deletes and remove blobs that no image references."""
+    settings = Settings()
+    grace_period = _duration(grace, "--grace", settings.gc_grace_seconds)
+    keep_deleted = _duration(retention, "--retention", settings.soft_delete_retention_days * 86400)
+
+    async def work(core: Core) -> GcReport:
+        await ensure_schema_current(core)
+        return await collect(core, grace=grace_period, retention=keep_deleted, dry_run=dry_run)
+
+    report = _run(work, init=False)
+    verb = "Would remove" if dry_run else "Removed"
+    _emit(
+        report.as_json(),
+        as_json,
+        f"{verb} {report.purged_images} soft-deleted images ({report.purged_bytes} bytes) and "
+        f"{report.orphan_blobs} unreferenced blobs ({report.orphan_bytes} bytes); kept "
+        f"{report.kept_recent} blobs younger than the grace period",
+    )
+
+
+def _duration(text: str | None, option: str, default_seconds: float) -> timedelta:
+    if text is None:
+        return timedelta(seconds=default_seconds)
+    try:
+        return parse_duration(text)
+    except PixvaultError as exc:
+        raise typer.BadParameter(exc.message, param_hint=option) from None
 
 
 @projects_app.command("create")

@@ -1,6 +1,9 @@
 """One Settings object, read from `PIXVAULT_*` environment variables and a `.env` file."""
 
+import os
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,6 +30,22 @@ class Settings(BaseSettings):
     render_queue: int = 64
     auto_format_by_default: bool = False
 
+    # S3 storage (`storage_url=s3://BUCKET/PREFIX`). Unset values fall back to the standard
+    # AWS_* environment variables, which obstore's S3Store reads itself.
+    s3_endpoint: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_force_path_style: bool = False
+    s3_allow_http: bool | None = None
+    s3_max_retries: int = Field(3, ge=0)
+    s3_timeout_seconds: float = Field(30.0, gt=0)
+    s3_connect_timeout_seconds: float = Field(5.0, gt=0)
+
+    # Garbage collection (`pixvault gc`)
+    gc_grace_seconds: int = Field(3600, ge=0)
+    soft_delete_retention_days: float = Field(30, ge=0)
+
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL, with the async driver for the chosen engine."""
         url = self.database_url or f"sqlite:///{(self.data_dir / 'pixvault.db').resolve()}"
@@ -41,3 +60,38 @@ class Settings(BaseSettings):
 
     def resolved_storage_url(self) -> str:
         return self.storage_url or f"file://{(self.data_dir / 'blobs').resolve()}"
+
+    def storage_options(self) -> dict[str, Any]:
+        """Keyword options for `open_store`: the S3 settings that were given, nothing else,
+        so obstore's own AWS_* environment fallback still applies to the rest."""
+        if not self.resolved_storage_url().startswith(("s3://", "s3a://")):
+            return {}
+        config = {
+            "endpoint": self.s3_endpoint,
+            "region": self.s3_region,
+            "access_key_id": self.s3_access_key_id,
+            "secret_access_key": self.s3_secret_access_key,
+            "virtual_hosted_style_request": False if self.s3_force_path_style else None,
+        }
+        client: dict[str, Any] = {
+            "timeout": timedelta(seconds=self.s3_timeout_seconds),
+            "connect_timeout": timedelta(seconds=self.s3_connect_timeout_seconds),
+        }
+        # Explicit client options replace obstore's environment ones, so honour AWS_ALLOW_HTTP.
+        allow_http = self.s3_allow_http
+        if allow_http is None:
+            allow_http = os.environ.get("AWS_ALLOW_HTTP", "").lower() in ("1", "true", "yes")
+        client["allow_http"] = allow_http
+        return {
+            "config": {k: v for k, v in config.items() if v is not None},
+            "client_options": client,
+            "retry_config": {
+                "max_retries": self.s3_max_retries,
+                "retry_timeout": timedelta(seconds=self.s3_timeout_seconds),
+                "backoff": {
+                    "init_backoff": timedelta(milliseconds=100),
+                    "max_backoff": timedelta(seconds=2),
+                    "base": 2,
+                },
+            },
+        }

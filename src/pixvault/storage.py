@@ -6,13 +6,14 @@ learns the store is down rather than seeing a generic 500.
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import obstore
 from obstore.exceptions import NotFoundError
-from obstore.store import LocalStore, MemoryStore, ObjectStore, from_url
+from obstore.store import LocalStore, MemoryStore, ObjectStore, S3Store, from_url
 
 from pixvault.domain.errors import StorageUnavailable
 
@@ -28,8 +29,13 @@ class BlobInfo:
     last_modified: datetime
 
 
-def open_store(url: str, **options: object) -> ObjectStore:
-    """Build a store from `file://DIR`, `memory://` or `s3://BUCKET/PREFIX` (plus S3 options)."""
+def open_store(url: str, **options: Any) -> ObjectStore:
+    """Build a store from `file://DIR`, `memory://` or `s3://BUCKET/PREFIX`.
+
+    For S3, `options` are S3Store's `config`, `client_options` and `retry_config`
+    (see `Settings.storage_options`); anything not given comes from AWS_* variables.
+    Nothing touches local disk in S3 mode.
+    """
     parsed = urlparse(url)
     if parsed.scheme == "file":
         path = Path(parsed.path)
@@ -37,6 +43,8 @@ def open_store(url: str, **options: object) -> ObjectStore:
         return LocalStore(path)
     if parsed.scheme == "memory":
         return MemoryStore()
+    if parsed.scheme in ("s3", "s3a"):
+        return S3Store.from_url(url, **options)
     return from_url(url, **options)
 
 
@@ -100,6 +108,18 @@ class BlobStore:
         for key in keys:
             await self.delete(key)
         return len(keys)
+
+    async def presign_get(self, key: str, expires_seconds: int) -> str | None:
+        """A time-limited GET URL straight to the object store, so a client or CDN can
+        fetch bytes without this process; None when the store cannot sign (local, memory)."""
+        if not isinstance(self._store, S3Store):
+            return None
+        try:
+            return await obstore.sign_async(
+                self._store, "GET", key, timedelta(seconds=expires_seconds)
+            )
+        except Exception as exc:
+            raise _unavailable("sign", key, exc) from exc
 
 
 def _unavailable(action: str, key: str, exc: Exception) -> StorageUnavailable:

@@ -39,7 +39,7 @@ class Core:
 
 def build_core(settings: Settings) -> Core:
     db = Database(settings.resolved_database_url(), schema=settings.database_schema)
-    blobs = BlobStore(open_store(settings.resolved_storage_url()))
+    blobs = BlobStore(open_store(settings.resolved_storage_url(), **settings.storage_options()))
     projects = ProjectService(db)
     library = LibraryService(db, blobs, max_source_pixels=settings.max_source_pixels)
     limits = Limits(

@@ -1,0 +1,178 @@
+"""Garbage collection: purge expired soft deletes, then remove blobs no row references.
+
+Uploads write bytes before their row and deletes remove the row before the bytes, so a crash
+or a failed cleanup leaves only unreferenced blobs behind. gc finds them by listing the store
+and asking the database. A blob younger than the grace period is never touched: its upload
+may still be about to commit the row that references it. Blobs are listed *before* the
+database is asked, so any row committed before the listing is seen.
+"""
+
+import re
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from pixvault.db.rows import now as utc_now
+from pixvault.db.tables import images
+from pixvault.domain.errors import InvalidInput, NotFound
+from pixvault.domain.models import Project
+from pixvault.services.blobkeys import derivative_prefix
+from pixvault.services.core import Core
+from pixvault.storage import BlobInfo
+
+_CHUNK = 500
+_LISTED_KEYS = 1000  # the report names at most this many removed keys
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+
+
+@dataclass
+class GcReport:
+    """What gc did, or with `dry_run` would do."""
+
+    dry_run: bool
+    purged_images: int = 0
+    purged_bytes: int = 0
+    orphan_blobs: int = 0
+    orphan_bytes: int = 0
+    kept_recent: int = 0
+    kept_unknown: int = 0
+    orphan_keys: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        data = asdict(self)
+        return {_camel(k): v for k, v in data.items()}
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    info: BlobInfo
+    kind: str  # "original" | "derived"
+    project_id: uuid.UUID
+    image_id: uuid.UUID
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90`, `90s`, `15m`, `1h`, `30d`, `2w` → timedelta (a bare number is seconds)."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise InvalidInput(
+            f"{text!r} is not a duration; use a number with s, m, h, d or w, like 1h or 30d"
+        )
+    return timedelta(seconds=float(match[1]) * _UNITS[match[2] or "s"])
+
+
+async def collect(
+    core: Core,
+    *,
+    grace: timedelta,
+    retention: timedelta,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> GcReport:
+    """Purge images soft-deleted before `now - retention`, then remove unreferenced blobs
+    last modified before `now - grace`."""
+    moment = now or utc_now()
+    report = GcReport(dry_run=dry_run)
+    await _purge_soft_deleted(core, moment - retention, report)
+    await _remove_orphans(core, moment - grace, report)
+    return report
+
+
+# -- soft-deleted images -------------------------------------------------------------------
+
+
+async def _purge_soft_deleted(core: Core, cutoff: datetime, report: GcReport) -> None:
+    query = select(images.c.id, images.c.project_id, images.c.size).where(
+        images.c.deleted_at.is_not(None), images.c.deleted_at < cutoff
+    )
+    async with core.db.read() as conn:
+        expired = (await conn.execute(query)).all()
+    projects: dict[uuid.UUID, Project] = {}
+    for image_id, project_id, size in expired:
+        if project_id not in projects:
+            projects[project_id] = await core.projects.get(project_id)
+        project = projects[project_id]
+        derived = [i async for i in core.blobs.list(derivative_prefix(project_id, image_id))]
+        if not report.dry_run:
+            try:
+                await core.library.delete(project, image_id, include_deleted=True)
+            except NotFound:
+                continue  # purged concurrently
+        report.purged_images += 1
+        report.purged_bytes += size + sum(i.size for i in derived)
+
+
+# -- unreferenced blobs --------------------------------------------------------------------
+
+
+async def _remove_orphans(core: Core, cutoff: datetime, report: GcReport) -> None:
+    candidates: list[_Candidate] = []
+    async for info in core.blobs.list(""):
+        if info.last_modified > cutoff:
+            report.kept_recent += 1
+            continue
+        candidate = _classify(info)
+        if candidate is None:
+            report.kept_unknown += 1
+        else:
+            candidates.append(candidate)
+    for start in range(0, len(candidates), _CHUNK):
+        chunk = candidates[start : start + _CHUNK]
+        for orphan in await _unreferenced(core, chunk):
+            if not report.dry_run:
+                await core.blobs.delete(orphan.key)
+            report.orphan_blobs += 1
+            report.orphan_bytes += orphan.size
+            if len(report.orphan_keys) < _LISTED_KEYS:
+                report.orphan_keys.append(orphan.key)
+
+
+def _classify(info: BlobInfo) -> _Candidate | None:
+    """Parse the key layout of `blobkeys`; anything else is not ours to remove."""
+    parts = info.key.split("/")
+    try:
+        if len(parts) == 3 and parts[1] == "originals":
+            return _Candidate(info, "original", uuid.UUID(parts[0]), uuid.UUID(parts[2]))
+        if len(parts) == 4 and parts[1] == "derived":
+            return _Candidate(info, "derived", uuid.UUID(parts[0]), uuid.UUID(parts[2]))
+    except ValueError:
+        return None
+    return None
+
+
+async def _unreferenced(core: Core, chunk: list[_Candidate]) -> list[BlobInfo]:
+    """Originals no row names as its storage key (soft-deleted rows still do), and
+    derivatives whose image is not live (soft delete drops derivatives)."""
+    original_keys = {c.info.key for c in chunk if c.kind == "original"}
+    derived_ids = {c.image_id for c in chunk if c.kind == "derived"}
+    async with core.db.read() as conn:
+        referenced = set(
+            await conn.scalars(
+                select(images.c.storage_key).where(images.c.storage_key.in_(original_keys))
+            )
+        )
+        live = {
+            (row.project_id, row.id)
+            for row in await conn.execute(
+                select(images.c.id, images.c.project_id).where(
+                    images.c.id.in_(derived_ids), images.c.deleted_at.is_(None)
+                )
+            )
+        }
+    return [c.info for c in chunk if not _is_referenced(c, referenced, live)]
+
+
+def _is_referenced(
+    candidate: _Candidate, keys: set[str], live: set[tuple[uuid.UUID, uuid.UUID]]
+) -> bool:
+    if candidate.kind == "original":
+        return candidate.info.key in keys
+    return (candidate.project_id, candidate.image_id) in live
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
