@@ -45,11 +45,12 @@ def create_app(
     )
     if core is not None:
         app.state.core = core
+    # Public delivery is the hot path: matched first. No API path has `img` as its third segment
+    # and `api` is a reserved organisation slug, so it never shadows another route.
+    app.include_router(cdn.router)
     app.include_router(native.router)
     app.include_router(admin.router)
-
     app.include_router(ops.router)
-    app.include_router(cdn.router)
     app.add_middleware(RequestContext)
 
     return app

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     render_workers: int = 0
     render_queue: int = 64
     auto_format_by_default: bool = False
+    lookup_cache_seconds: float = Field(2.0, ge=0)
 
     # S3 storage (`storage_url=s3://BUCKET/PREFIX`). Unset values fall back to the standard
     # AWS_* environment variables, which obstore's S3Store reads itself.

@@ -24,14 +24,13 @@ router = APIRouter(tags=["delivery"], route_class=enveloped_route(render_error))
 @router.head("/{org}/{project}/img/{ref}", include_in_schema=False)
 async def cdn_image(request: Request, org: str, project: str, ref: str) -> Response:
     core = core_of(request)
-    found = await core.projects.find(org, project)
+    found = await core.projects.find_for_delivery(org, project)
     if found is None:
         raise NotFound(f"Project {org}/{project} not found", code="PROJECT_NOT_FOUND")
     spec = core.delivery.transform_for(found, request.url.path, request.query_params.multi_items())
-    if ref.startswith("@"):
-        image = await core.library.resolve(found, ref)
-    else:
-        image = await core.library.get(found, parse_uuid(ref, param="imageId"))
+    if not ref.startswith("@"):
+        parse_uuid(ref, param="imageId")
+    image = await core.library.find_for_delivery(found, ref)
     delivery = await core.delivery.deliver(
         found, image, spec, accept=request.headers.get("accept"), mutable=ref.startswith("@")
     )

@@ -10,12 +10,13 @@ and the canonical transform, so equivalent URLs share one rendering.
 import asyncio
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl
 
-from pixvault.domain.errors import Forbidden, InvalidInput
+from pixvault.domain.errors import Forbidden, InvalidInput, NotFound
 from pixvault.domain.models import Image, Project
 from pixvault.domain.policy import DeliveryPolicy, signature_matches
 from pixvault.domain.transform import (
@@ -55,9 +56,10 @@ class Delivery:
         if self.body is not None:
             return self.body[start:end]
         stop = self.size if end is None else end
-        if start == 0 and stop == self.size:
-            return await blobs.get(self.storage_key)
-        return await blobs.get_range(self.storage_key, start, stop)
+        with _gone_is_not_found(self.image_id):
+            if start == 0 and stop == self.size:
+                return await blobs.get(self.storage_key)
+            return await blobs.get_range(self.storage_key, start, stop)
 
 
 class DeliveryService:
@@ -207,7 +209,8 @@ class DeliveryService:
     async def _render_and_store(
         self, key: str, image: Image, spec: Transform, focal: tuple[float, float] | None
     ) -> bytes:
-        source = await self.blobs.get(image.storage_key)
+        with _gone_is_not_found(image.id):
+            source = await self.blobs.get(image.storage_key)
         self.renders += 1
 
         def work() -> Rendered:
@@ -219,6 +222,15 @@ class DeliveryService:
         rendered = await self.pool.run(work, slow=spec.format == "avif")
         await self.blobs.put(key, rendered.data)
         return rendered.data
+
+
+@contextmanager
+def _gone_is_not_found(image_id: uuid.UUID) -> Iterator[None]:
+    """The row was seen but its bytes are gone: deleted meanwhile by another request."""
+    try:
+        yield
+    except BlobMissing:
+        raise NotFound(f"Image {image_id} not found", code="IMAGE_NOT_FOUND") from None
 
 
 def _is_original(spec: Transform, source_format: str | None) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+from cachetools import TTLCache
 from sqlalchemy import and_, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -60,10 +61,37 @@ def pending_flow() -> uuid.UUID:
 
 
 class LibraryService:
-    def __init__(self, db: Database, blobs: BlobStore, *, max_source_pixels: int):
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        *,
+        max_source_pixels: int,
+        lookup_cache_seconds: float = 0,
+    ):
         self.db = db
         self.blobs = blobs
         self.max_source_pixels = max_source_pixels
+        # Public delivery looks images up on every hit; a short-lived cache keeps that off the
+        # database. Any write here clears it; other processes see changes within its TTL.
+        self._hot: TTLCache[tuple[uuid.UUID, str], Image] | None = (
+            TTLCache(maxsize=20_000, ttl=lookup_cache_seconds) if lookup_cache_seconds > 0 else None
+        )
+
+    async def find_for_delivery(self, project: Project, ref: str) -> Image:
+        """`resolve` for public URLs, served from the short-lived lookup cache when possible."""
+        if self._hot is None:
+            return await self.resolve(project, ref)
+        key = (project.id, ref)
+        image = self._hot.get(key)
+        if image is None:
+            image = await self.resolve(project, ref)
+            self._hot[key] = image
+        return image
+
+    def _changed(self) -> None:
+        if self._hot is not None:
+            self._hot.clear()
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -112,6 +140,7 @@ class LibraryService:
                 await self._forget_blob(key)
             raise
         UPLOAD_BYTES.inc(len(upload.data))
+        self._changed()
         return await self.get(project, image_id)
 
     async def _insert(
@@ -152,6 +181,7 @@ class LibraryService:
             result = await conn.execute(
                 update(images).where(live(project.id), images.c.id == image_id).values(**values)
             )
+        self._changed()
         if result.rowcount == 0:
             raise image_not_found(str(image_id))
         return await self.get(project, image_id)
@@ -177,6 +207,7 @@ class LibraryService:
                 await _claim_alias(conn, self.db, project.id, image_id, alias)
 
         await self._with_alias_retries(assign)
+        self._changed()
         return await self.get(project, image_id)
 
     async def _with_alias_retries(self, work: Any) -> None:
@@ -211,6 +242,7 @@ class LibraryService:
                 )
             else:
                 await conn.execute(delete(images).where(images.c.id == image_id))
+        self._changed()
         await self.blobs.delete_prefix(derivative_prefix(project.id, image_id))
         if not soft:
             await self.blobs.delete(image.storage_key)

@@ -4,6 +4,7 @@ the service's own routes, so those names are reserved."""
 import re
 import uuid
 
+from cachetools import TTLCache
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -51,8 +52,23 @@ def split_path(path: str) -> tuple[str, str]:
 
 
 class ProjectService:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, *, lookup_cache_seconds: float = 0):
         self.db = db
+        # Every public URL names its project by slugs; settings changes made by another
+        # process show here within the TTL, changes made here at once.
+        self._hot: TTLCache[tuple[str, str], Project] | None = (
+            TTLCache(maxsize=1024, ttl=lookup_cache_seconds) if lookup_cache_seconds > 0 else None
+        )
+
+    async def find_for_delivery(self, org_slug: str, slug: str) -> Project | None:
+        if self._hot is None:
+            return await self.find(org_slug, slug)
+        project = self._hot.get((org_slug, slug))
+        if project is None:
+            project = await self.find(org_slug, slug)
+            if project is not None:
+                self._hot[(org_slug, slug)] = project
+        return project
 
     async def create(self, org_slug: str, slug: str, name: str | None = None) -> Project:
         validate_slug(org_slug, what="org")
@@ -129,6 +145,8 @@ class ProjectService:
             result = await conn.execute(
                 update(projects).where(projects.c.id == project_id).values(settings=settings)
             )
+        if self._hot is not None:
+            self._hot.clear()
         if result.rowcount == 0:
             raise NotFound(f"Project {project_id} not found", code="PROJECT_NOT_FOUND")
         return await self.get(project_id)
