@@ -3,7 +3,7 @@
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     render_queue: int = 64
     auto_format_by_default: bool = False
     lookup_cache_seconds: float = Field(2.0, ge=0)
+    delivery_mode: Literal["proxy", "redirect"] = "proxy"
+    redirect_expires_seconds: int = Field(600, ge=60, le=7 * 24 * 3600)
 
     # S3 storage (`storage_url=s3://BUCKET/PREFIX`). Unset values fall back to the standard
     # AWS_* environment variables, which obstore's S3Store reads itself.

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import pyvips
 
 from pixvault.app import create_app
 from pixvault.config import Settings
@@ -184,3 +185,24 @@ async def test_standard_aws_variables_are_the_fallback(
     store = BlobStore(open_store(settings.resolved_storage_url(), **settings.storage_options()))
     await store.put("k", b"v")
     assert moto_server.keys(s3_bucket) == ["env/k"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_redirect_mode_answers_302_to_a_presigned_url(
+    api: httpx.AsyncClient, core, moto_server: MotoServer, s3_bucket: str
+) -> None:
+    core.settings.delivery_mode = "redirect"
+    data = jpeg(120, 90)
+    image = await uploaded(api, data)
+    cdn = f"/default/default/img/{image['id']}"
+    for params in ({}, {"w": "40"}):
+        response = await api.get(cdn, params=params)
+        assert response.status_code == 302
+        location = response.headers["location"]
+        assert location.startswith(moto_server.endpoint) and "X-Amz-Signature" in location
+        fetched = httpx.get(location, timeout=10)
+        assert fetched.status_code == 200
+        if not params:
+            assert fetched.content == data
+        else:
+            assert pyvips.Image.new_from_buffer(fetched.content, "").width == 40

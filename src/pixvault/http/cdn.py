@@ -34,4 +34,10 @@ async def cdn_image(request: Request, org: str, project: str, ref: str) -> Respo
     delivery = await core.delivery.deliver(
         found, image, spec, accept=request.headers.get("accept"), mutable=ref.startswith("@")
     )
-    return await send(request, delivery, core.blobs)
+    redirect = core.settings.redirect_expires_seconds
+    return await send(
+        request,
+        delivery,
+        core.blobs,
+        redirect_expires=redirect if core.settings.delivery_mode == "redirect" else None,
+    )

@@ -5,7 +5,7 @@ from email.utils import format_datetime
 from fastapi import Request, Response
 
 from pixvault.domain.errors import RangeNotSatisfiable
-from pixvault.services.delivery import Delivery
+from pixvault.services.delivery import IMMUTABLE, Delivery
 from pixvault.storage import BlobStore
 
 
@@ -56,10 +56,33 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-async def send(request: Request, delivery: Delivery, blobs: BlobStore) -> Response:
+async def _redirect(delivery: Delivery, blobs: BlobStore, expires: int) -> Response | None:
+    """302 to a presigned object-store URL, when the store can sign one."""
+    url = await blobs.presign_get(delivery.storage_key, expires)
+    if url is None:
+        return None
+    headers = {"Location": url, "X-Image-Id": str(delivery.image_id), "ETag": delivery.etag}
+    immutable = delivery.cache_control == IMMUTABLE
+    headers["Cache-Control"] = (
+        f"public, max-age={expires // 2}" if immutable else delivery.cache_control
+    )
+    if delivery.vary_accept:
+        headers["Vary"] = "Accept"
+    return Response(status_code=302, headers=headers)
+
+
+async def send(
+    request: Request, delivery: Delivery, blobs: BlobStore, *, redirect_expires: int | None = None
+) -> Response:
+    """The response for a delivery; with `redirect_expires`, a redirect to the store instead
+    of proxied bytes (S3 only: local stores cannot sign URLs and keep proxying)."""
     headers = _headers(delivery)
     if _not_modified(request, delivery.etag):
         return Response(status_code=304, headers=headers)
+    if redirect_expires is not None:
+        redirected = await _redirect(delivery, blobs, redirect_expires)
+        if redirected is not None:
+            return redirected
     span = None
     range_header = request.headers.get("range")
     if range_header and not delivery.rendered:
