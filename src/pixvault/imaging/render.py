@@ -275,7 +275,7 @@ def _per_frame(
 
 def _encode(image: pyvips.Image, fmt: str, quality: int) -> bytes:
     if fmt == "jpeg":
-        return image.jpegsave_buffer(Q=quality, optimize_coding=True, interlace=True, keep="none")
+        return image.jpegsave_buffer(Q=quality, optimize_coding=True, keep="none")
     if fmt == "png":
         return image.pngsave_buffer(compression=6, palette=False, keep="none")
     if fmt == "webp":
