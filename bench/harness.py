@@ -1,0 +1,363 @@
+"""Shared plumbing: scratch backends, real `pixvault serve` processes, /proc readings, stats.
+
+Every figure is compared with a limit measured in the same run on the same machine, so the
+ratios stay meaningful whatever hardware runs the suite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import platform
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from pixvault.config import Settings
+from pixvault.services.core import Core, build_core, initialise
+
+BENCH_DIR = Path(__file__).resolve().parent
+WORK = BENCH_DIR / ".work"
+PHOTO = BENCH_DIR / "photo_2400x1600.jpg"
+PG_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+BACKENDS = ("sqlite", "postgres")
+
+
+# -- results -------------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    """One measured figure, its same-run limit, and the verdict against its target."""
+
+    suite: str
+    backend: str
+    measure: str
+    value: str
+    limit: str = "-"
+    ratio: float | None = None
+    target: str = "-"
+    ok: bool | None = None
+
+    @property
+    def verdict(self) -> str:
+        return {True: "PASS", False: "MISS", None: "info"}[self.ok]
+
+
+@dataclass
+class Plan:
+    """A query plan as the database printed it."""
+
+    backend: str
+    query: str
+    sql: str
+    text: str
+    full_scan: bool
+
+
+@dataclass
+class Report:
+    figures: list[Figure] = field(default_factory=list)
+    plans: list[Plan] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# -- stats ---------------------------------------------------------------------------------
+
+
+def pct(values: list[float], q: float) -> float:
+    """Nearest-rank percentile; with 500 samples p99 is the 5th-worst, not an interpolation."""
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+# -- machine -------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    """What the figures were measured on; ratios travel, absolute numbers do not."""
+    import pyvips
+
+    model = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": str(os.cpu_count()),
+        "cpu": model,
+        "python": platform.python_version(),
+        "libvips": ".".join(str(pyvips.version(i)) for i in range(3)),
+        "pyvips": pyvips.__version__,
+        "code": _code_version(),
+    }
+
+
+def _code_version() -> str:
+    """The commit measured, and whether the working tree differed from it (read-only git)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (no git)"
+    return f"{head}" + (f" plus uncommitted changes to {len(dirty)} files" if dirty else "")
+
+
+# -- /proc ---------------------------------------------------------------------------------
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """utime+stime of the process plus its reaped children, from /proc/PID/stat."""
+    raw = Path(f"/proc/{pid}/stat").read_text()
+    fields = raw[raw.rindex(")") + 2 :].split()
+    # fields[0] is field 3 (state): utime/stime/cutime/cstime are fields 14-17.
+    return sum(int(v) for v in fields[11:15]) / CLK_TCK
+
+
+def proc_status_kb(pid: int, key: str) -> int:
+    """A kB figure (VmHWM, VmRSS) from /proc/PID/status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise KeyError(key)
+
+
+def own_cpu_seconds() -> float:
+    return time.process_time()
+
+
+# -- backends ------------------------------------------------------------------------------
+
+
+@dataclass
+class Backend:
+    """A fresh database (SQLite file or PostgreSQL schema) plus a local blob directory."""
+
+    kind: str
+    data_dir: Path
+    schema: str | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def database_url(self) -> str | None:
+        return PG_URL if self.kind == "postgres" else None
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PIXVAULT_")}
+        env["PIXVAULT_DATA_DIR"] = str(self.data_dir)
+        if self.database_url:
+            env["PIXVAULT_DATABASE_URL"] = self.database_url
+        if self.schema:
+            env["PIXVAULT_DATABASE_SCHEMA"] = self.schema
+        env.update(self.extra_env)
+        return env
+
+    def settings(self) -> Settings:
+        values = {k.removeprefix("PIXVAULT_").lower(): v for k, v in self.extra_env.items()}
+        return Settings(
+            _env_file=None,
+            data_dir=self.data_dir,
+            database_url=self.database_url,
+            database_schema=self.schema,
+            **values,
+        )
+
+
+async def pg_available() -> bool:
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(PG_URL, timeout=3)
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return False
+    await conn.close()
+    return True
+
+
+@contextlib.asynccontextmanager
+async def backend(kind: str, label: str, **extra_env: str) -> AsyncIterator[Backend]:
+    """A scratch backend, removed afterwards (schema dropped, directory deleted)."""
+    import asyncpg
+
+    token = secrets.token_hex(4)
+    data_dir = WORK / f"{label}-{kind}-{token}"
+    data_dir.mkdir(parents=True)
+    schema = f"bench_{label}_{token}" if kind == "postgres" else None
+    if schema:
+        conn = await asyncpg.connect(PG_URL)
+        try:
+            await conn.execute(f'CREATE SCHEMA "{schema}"')
+        finally:
+            await conn.close()
+    try:
+        yield Backend(kind, data_dir, schema, dict(extra_env))
+    finally:
+        if schema:
+            conn = await asyncpg.connect(PG_URL)
+            try:
+                await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            finally:
+                await conn.close()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def core_for(be: Backend) -> AsyncIterator[tuple[Core, str, object]]:
+    """An initialised in-process core, its default project and a fresh secret key."""
+    core = build_core(be.settings())
+    try:
+        result = await initialise(core)
+        issued = await core.keys.issue("secret", result.project.id, label="bench")
+        yield core, issued.secret, result.project
+    finally:
+        await core.close()
+
+
+# -- servers -------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _pixvault_command() -> str:
+    beside = Path(sys.executable).parent / "pixvault"
+    return str(beside) if beside.exists() else (shutil.which("pixvault") or "pixvault")
+
+
+class Server:
+    """One real `pixvault serve --workers 1` process on 127.0.0.1, stopped by its own PID."""
+
+    def __init__(self, be: Backend, name: str):
+        self.be = be
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = be.data_dir / f"server-{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self, timeout: float = 60) -> Server:
+        args = [_pixvault_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [*args, "--workers", "1"], env=self.be.env(), stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early; see {self.log_path}")
+            try:
+                if httpx.get(self.base + "/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server did not come up in {timeout}s; see {self.log_path}")
+
+    def cpu(self) -> float:
+        return proc_cpu_seconds(self.pid)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+# -- load ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    """Outcome of a bounded load run: per-request latencies and the wall time."""
+
+    latencies: list[float]
+    wall: float
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.wall if self.wall else 0.0
+
+
+async def run_load(
+    count: int,
+    concurrency: int,
+    one: Callable[[int], Awaitable[None]],
+    *,
+    time_cap: float = 120,
+) -> Load:
+    """Run `one(i)` for i < count on `concurrency` workers; stop early after `time_cap` s."""
+    latencies: list[float] = []
+    errors = 0
+    next_index = 0
+    start = time.perf_counter()
+    deadline = start + time_cap
+
+    async def worker() -> None:
+        nonlocal next_index, errors
+        while next_index < count and time.perf_counter() < deadline:
+            i = next_index
+            next_index += 1
+            t0 = time.perf_counter()
+            try:
+                await one(i)
+            except Exception:
+                errors += 1
+                continue
+            latencies.append(time.perf_counter() - t0)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return Load(latencies, time.perf_counter() - start, errors)
+
+
+def http_client(base: str, connections: int, key: str | None = None) -> httpx.AsyncClient:
+    headers = {"X-API-Key": key} if key else {}
+    return httpx.AsyncClient(
+        base_url=base,
+        headers=headers,
+        timeout=60,
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+    )

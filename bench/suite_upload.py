@@ -1,0 +1,101 @@
+"""Upload: uploads/s of a ~1 MB JPEG over HTTP vs the same uploads through the core directly.
+
+The in-process run is the limit: same probe, hash, blob write and row insert, minus HTTP and
+multipart parsing. The ratio says how much the HTTP surface costs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pyvips
+
+from bench.harness import (
+    PHOTO,
+    WORK,
+    Figure,
+    Report,
+    Server,
+    backend,
+    core_for,
+    http_client,
+    own_cpu_seconds,
+    run_load,
+)
+from pixvault.services.library import NewUpload
+
+TARGET = 0.70
+CONCURRENCY = 4
+WARMUP = 5
+
+
+def upload_jpeg() -> bytes:
+    """The bench photo re-encoded to about 1 MB (cached in bench/.work)."""
+    path = WORK / "upload_1mb.jpg"
+    if not path.exists():
+        image = pyvips.Image.new_from_file(str(PHOTO))
+        best = b""
+        for quality in range(60, 100):
+            best = image.jpegsave_buffer(Q=quality)
+            if len(best) >= 1_000_000:
+                break
+        WORK.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(best)
+    return Path(path).read_bytes()
+
+
+async def run(kind: str, report: Report, *, quick: bool) -> None:
+    count = 40 if quick else 150
+    data = upload_jpeg()
+    async with backend(kind, "upload") as be:
+        async with core_for(be) as (core, key, project):
+            for _ in range(WARMUP):
+                await core.library.upload(project, NewUpload(data=data))  # type: ignore[arg-type]
+            cpu0 = own_cpu_seconds()
+
+            async def direct(_: int) -> None:
+                await core.library.upload(project, NewUpload(data=data))  # type: ignore[arg-type]
+
+            limit = await run_load(count, CONCURRENCY, direct)
+            limit_cpu = (own_cpu_seconds() - cpu0) / max(1, len(limit.latencies))
+
+        with Server(be, "upload") as server:
+            async with http_client(server.base, CONCURRENCY, key) as client:
+
+                async def over_http(_: int) -> None:
+                    files = {"file": ("bench.jpg", data, "image/jpeg")}
+                    response = await client.post("/api/v1/images/upload", files=files)
+                    response.raise_for_status()
+
+                for i in range(WARMUP):
+                    await over_http(i)
+                cpu0 = server.cpu()
+                http = await run_load(count, CONCURRENCY, over_http)
+                http_cpu = (server.cpu() - cpu0) / max(1, len(http.latencies))
+
+    ratio = http.rate / limit.rate
+    size_kb = len(data) / 1000
+    report.figures.append(
+        Figure(
+            "upload",
+            kind,
+            f"uploads/s, {size_kb:.0f} KB JPEG, {CONCURRENCY} concurrent "
+            f"(CPU/upload: server {http_cpu * 1000:.1f} ms, in-process {limit_cpu * 1000:.1f} ms; "
+            f"CPUs busy: server {http_cpu * http.rate:.2f}, in-process "
+            f"{limit_cpu * limit.rate:.2f})",
+            f"{http.rate:.1f}/s" + (f" ({http.errors} errors)" if http.errors else ""),
+            f"{limit.rate:.1f}/s",
+            ratio,
+            f"ratio >= {TARGET:.2f}",
+            ratio >= TARGET and http.errors == 0,
+        )
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover - manual runs
+    r = Report()
+    t = time.perf_counter()
+    asyncio.run(run("sqlite", r, quick=True))
+    print(r.figures, time.perf_counter() - t)
