@@ -67,17 +67,24 @@ def start_moto(timeout: float = 20.0) -> MotoServer:
         start_new_session=True,
     )
     endpoint = f"http://127.0.0.1:{port}"
+    wait_until_answers(process, f"{endpoint}/moto-api/", timeout, "moto server")
+    return MotoServer(process, endpoint)
+
+
+def wait_until_answers(process: subprocess.Popen[Any], url: str, timeout: float, what: str) -> None:
+    """Poll `url` until the process answers; stop it and raise if it dies or stays silent."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"moto server exited with {process.returncode}")
+            raise RuntimeError(f"{what} exited with {process.returncode}")
         try:
-            httpx.get(f"{endpoint}/moto-api/", timeout=1.0)
-            return MotoServer(process, endpoint)
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return
         except httpx.HTTPError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     stop_process(process)
-    raise RuntimeError(f"moto server did not answer on {endpoint} within {timeout}s")
+    raise RuntimeError(f"{what} did not answer on {url} within {timeout}s")
 
 
 def stop_process(process: subprocess.Popen[Any], timeout: float = 5.0) -> None:

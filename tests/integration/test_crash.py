@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ import pytest
 from tests.conftest import PG_URL
 from tests.helpers import jpeg
 from tests.integration.test_cli import PIXVAULT
-from tests.s3 import MotoServer, free_port, s3_env, stop_process
+from tests.s3 import MotoServer, free_port, s3_env, wait_until_answers
 
 PREFIX = "pv"
 KILL_AFTER = 15
@@ -113,18 +112,8 @@ def start_server(deployment: Deployment, timeout: float = 30.0) -> Server:
     )
     log.close()
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"pixvault serve exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/health", timeout=1.0).status_code == 200:
-                return Server(process, base)
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    stop_process(process)
-    raise RuntimeError(f"pixvault serve did not answer on {base} within {timeout}s")
+    wait_until_answers(process, f"{base}/health", timeout, "pixvault serve")
+    return Server(process, base)
 
 
 @pytest.fixture

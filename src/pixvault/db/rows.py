@@ -19,16 +19,17 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def to_project(row: Row[Any]) -> Project:
+def to_project(row: Row[Any], prefix: str = "") -> Project:
+    """`prefix` reads a project selected beside another table under labelled columns."""
     m = row._mapping
     return Project(
-        id=m["id"],
-        org_id=m["org_id"],
-        org_slug=m["org_slug"],
-        slug=m["slug"],
-        name=m["name"],
-        settings=m["settings"] or {},
-        created_at=utc(m["created_at"]),
+        id=m[prefix + "id"],
+        org_id=m[prefix + "org_id"],
+        org_slug=m[prefix + "org_slug"],
+        slug=m[prefix + "slug"],
+        name=m[prefix + "name"],
+        settings=m[prefix + "settings"] or {},
+        created_at=utc(m[prefix + "created_at"]),
     )
 
 

@@ -12,8 +12,8 @@ from datetime import timedelta
 from sqlalchemy import func, insert, select, update
 
 from pixvault.db.engine import Database
-from pixvault.db.rows import now, to_key, utc
-from pixvault.db.tables import api_keys
+from pixvault.db.rows import now, to_key, to_project, utc
+from pixvault.db.tables import api_keys, organizations, projects
 from pixvault.domain.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from pixvault.domain.ids import new_id
 from pixvault.domain.models import ApiKey, IssuedKey, Principal
@@ -21,6 +21,18 @@ from pixvault.services.projects import ProjectService
 
 PREFIXES = {"secret": "sk_", "public": "pk_", "master": "mk_"}
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+# The key's project comes with the key in one query: authentication runs on every request.
+_PROJECT_COLUMNS = (
+    projects.c.id.label("p_id"),
+    projects.c.org_id.label("p_org_id"),
+    organizations.c.slug.label("p_org_slug"),
+    projects.c.slug.label("p_slug"),
+    projects.c.name.label("p_name"),
+    projects.c.settings.label("p_settings"),
+    projects.c.created_at.label("p_created_at"),
+)
 
 
 def hash_key(secret: str) -> str:
@@ -114,10 +126,13 @@ class KeyService:
             raise Unauthorized(
                 "Missing API key: send it as 'X-API-Key: KEY' or 'Authorization: Bearer KEY'"
             )
+        query = (
+            select(api_keys, *_PROJECT_COLUMNS)
+            .select_from(api_keys.outerjoin(projects).outerjoin(organizations))
+            .where(api_keys.c.key_hash == hash_key(secret))
+        )
         async with self.db.read() as conn:
-            row = (
-                await conn.execute(select(api_keys).where(api_keys.c.key_hash == hash_key(secret)))
-            ).first()
+            row = (await conn.execute(query)).first()
         if row is None:
             raise Unauthorized("Invalid API key: no such key exists; check for typos")
         key = to_key(row)
@@ -132,5 +147,5 @@ class KeyService:
                 await conn.execute(
                     update(api_keys).where(api_keys.c.id == key.id).values(last_used_at=moment)
                 )
-        project = None if key.project_id is None else await self.projects.get(key.project_id)
+        project = None if key.project_id is None else to_project(row, prefix="p_")
         return Principal(key_id=key.id, kind=key.kind, project=project)
