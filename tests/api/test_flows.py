@@ -5,6 +5,21 @@ import uuid
 from tests.helpers import row_count, uploaded
 
 
+async def test_list_flows_newest_first_with_aliases_and_counts(api):
+    first = await uploaded(api, flowAlias="@one")
+    await uploaded(api, flowId=first["flowId"])
+    second = await uploaded(api, flowAlias="@two")
+    await uploaded(api)  # a pending flow nothing needed: no row, not listed
+    body = (await api.get("/api/v1/flows")).json()
+    assert [f["id"] for f in body["data"]] == [second["flowId"], first["flowId"]]
+    newest, oldest = body["data"]
+    assert (newest["aliases"], newest["imageCount"]) == ({"@two": second["id"]}, 1)
+    assert (oldest["aliases"], oldest["imageCount"]) == ({"@one": first["id"]}, 2)
+    assert body["pagination"] == {"limit": 20, "offset": 0, "total": 2, "hasMore": False}
+    page = (await api.get("/api/v1/flows", params={"limit": 1, "offset": 1})).json()
+    assert [f["id"] for f in page["data"]] == [first["flowId"]]
+
+
 async def test_merge_aliases_keeps_existing_ones(api):
     a = await uploaded(api, flowAlias="@a")
     flow_id = a["flowId"]

@@ -1,7 +1,9 @@
 """List, get, update, alias and delete images through the native API."""
 
 import uuid
+from functools import partial
 
+import anyio
 import pytest
 
 from tests.helpers import blob_keys, row_count, uploaded
@@ -206,3 +208,46 @@ async def test_delete_with_bad_mode_changes_nothing(api, core):
     response = await api.delete(f"/api/v1/images/{image['id']}", params={"mode": "shred"})
     assert response.status_code == 400
     assert await row_count(core) == 1
+
+
+async def _totals(api) -> tuple[int, int]:
+    live = (await api.get("/api/v1/images")).json()["pagination"]["total"]
+    params = {"includeDeleted": "true"}
+    everything = (await api.get("/api/v1/images", params=params)).json()["pagination"]["total"]
+    return live, everything
+
+
+async def test_totals_follow_uploads_and_deletes(api, core):
+    ids = [(await uploaded(api))["id"] for _ in range(4)]
+    assert await _totals(api) == (4, 4)
+    await api.delete(f"/api/v1/images/{ids[0]}", params={"mode": "soft"})
+    assert await _totals(api) == (3, 4)
+    await api.delete(f"/api/v1/images/{ids[1]}")
+    assert await _totals(api) == (2, 3)
+    project = await core.projects.find("default", "default")
+    await core.library.delete(project, uuid.UUID(ids[0]), include_deleted=True)
+    assert await _totals(api) == (2, 2)
+    assert await row_count(core) == 2
+
+
+async def test_concurrent_deletes_of_one_image_count_it_once(api):
+    kept = await uploaded(api)
+    doomed = await uploaded(api)
+    url = f"/api/v1/images/{doomed['id']}"
+    async with anyio.create_task_group() as group:
+        for mode in ("hard", "soft", "hard", "soft"):
+            group.start_soon(partial(api.delete, url, params={"mode": mode}))
+    live, everything = await _totals(api)
+    listed = (await api.get("/api/v1/images", params={"includeDeleted": "true"})).json()
+    assert live == 1
+    assert everything == len(listed["data"])
+    assert kept["id"] in [i["id"] for i in listed["data"]]
+
+
+async def test_a_refused_upload_leaves_the_total_alone(api):
+    await uploaded(api)
+    response = await api.post(
+        "/api/v1/images/upload", files={"file": ("x.jpg", b"not an image", "image/jpeg")}
+    )
+    assert response.status_code == 400
+    assert await _totals(api) == (1, 1)

@@ -5,14 +5,17 @@ import hashlib
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import insert, text, update
 
 from pixvault.app import create_app
 from pixvault.db import migrate
 from pixvault.db.migrate import SchemaMismatch, alembic_config
-from pixvault.domain.models import Project
+from pixvault.db.rows import now
+from pixvault.db.tables import images
+from pixvault.domain.ids import new_id
+from pixvault.domain.models import Image, Project
+from pixvault.services.blobkeys import original_key
 from pixvault.services.core import build_core, initialise
-from pixvault.services.library import NewUpload
 from tests.helpers import jpeg
 
 
@@ -28,7 +31,12 @@ async def test_upgrade_from_the_first_schema_keeps_data(settings):
             await conn.run_sync(lambda c: command.upgrade(alembic_config(c), first_revision()))
         project: Project = await core.projects.create("legacy", "site")
         data = jpeg(50, 40)
-        image = await core.library.upload(project, NewUpload(data=data, alias="@kept"))
+        image = await _upload_at_first_schema(core, project, data, alias="@kept")
+        gone = await _upload_at_first_schema(core, project, jpeg(20, 20))
+        async with core.db.write() as conn:
+            await conn.execute(
+                update(images).where(images.c.id == gone.id).values(deleted_at=gone.created_at)
+            )
         await initialise(core)
         assert (
             await migrate.current_revision(core.db)
@@ -38,8 +46,36 @@ async def test_upgrade_from_the_first_schema_keeps_data(settings):
         assert again.id == image.id
         assert again.sha256 == hashlib.sha256(data).hexdigest()
         assert await core.blobs.get(again.storage_key) == data
+        assert (await core.library.list(project)).total == 1
+        assert (await core.library.list(project, include_deleted=True)).total == 2
     finally:
         await core.close()
+
+
+async def _upload_at_first_schema(core, project, data: bytes, alias: str | None = None) -> Image:
+    """What an upload wrote under schema 0001: the blob, then one images row."""
+    image_id = new_id()
+    key = original_key(project.id, image_id)
+    await core.blobs.put(key, data)
+    moment = now()
+    async with core.db.write() as conn:
+        await conn.execute(
+            insert(images).values(
+                id=image_id,
+                project_id=project.id,
+                source="uploaded",
+                alias=alias,
+                storage_key=key,
+                mime_type="image/jpeg",
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                meta={},
+                tags=[],
+                created_at=moment,
+                updated_at=moment,
+            )
+        )
+    return await core.library.get(project, image_id)
 
 
 async def test_refuses_a_database_newer_than_it_understands(settings):

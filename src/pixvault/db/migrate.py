@@ -52,8 +52,21 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def upgrade(db: Database) -> None:
-    async with db.engine.begin() as conn:
-        await conn.run_sync(_upgrade)
+    async with db.engine.connect() as conn:
+        if not db.is_sqlite:
+            async with conn.begin():
+                await conn.run_sync(_upgrade)
+            return
+        # A batch migration rebuilds a table by copy-and-drop; with foreign keys on, dropping
+        # `projects` would cascade-delete every image. SQLite only honours this pragma
+        # outside a transaction, hence the raw driver connection before `begin()`.
+        raw = (await conn.get_raw_connection()).driver_connection
+        await raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            async with conn.begin():
+                await conn.run_sync(_upgrade)
+        finally:
+            await raw.execute("PRAGMA foreign_keys=ON")
 
 
 async def current_revision(db: Database) -> str | None:

@@ -3,8 +3,9 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Label, Row
 
+from pixvault.db.tables import organizations, projects
 from pixvault.domain.models import ApiKey, FocalPoint, Image, Project
 
 
@@ -17,6 +18,19 @@ def utc(value: datetime | None) -> datetime | None:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def project_columns(prefix: str = "") -> tuple[Label[Any], ...]:
+    """What `to_project` reads; select it from projects joined to organizations."""
+    return (
+        projects.c.id.label(prefix + "id"),
+        projects.c.org_id.label(prefix + "org_id"),
+        organizations.c.slug.label(prefix + "org_slug"),
+        projects.c.slug.label(prefix + "slug"),
+        projects.c.name.label(prefix + "name"),
+        projects.c.settings.label(prefix + "settings"),
+        projects.c.created_at.label(prefix + "created_at"),
+    )
 
 
 def to_project(row: Row[Any], prefix: str = "") -> Project:

@@ -50,6 +50,9 @@ projects = Table(
     Column("name", String(200), nullable=False),
     Column("settings", JSON, nullable=False),
     _ts("created_at"),
+    # Exact image counts for list totals, kept by the transactions that add and remove images.
+    Column("live_images", BigInteger, nullable=False, server_default=text("0")),
+    Column("deleted_images", BigInteger, nullable=False, server_default=text("0")),
     UniqueConstraint("org_id", "slug", name="uq_projects_org_slug"),
 )
 

@@ -5,6 +5,7 @@ A flow id handed out on upload is "pending": its row is created when something f
 """
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -47,8 +48,8 @@ class FlowService:
                 )
             ).all()
             total = await conn.scalar(select(func.count()).select_from(flows).where(where))
-        items = [await self._load(project, flow_id) for flow_id in ids]
-        return Page([f for f in items if f is not None], total or 0, limit, offset)
+        loaded = await self._load_many(project, ids)
+        return Page([loaded[i] for i in ids if i in loaded], total or 0, limit, offset)
 
     async def get(self, project: Project, flow_id: uuid.UUID) -> Flow:
         flow = await self._load(project, flow_id)
@@ -127,33 +128,46 @@ class FlowService:
             await conn.execute(delete(flows).where(flows.c.id == flow_id))
 
     async def _load(self, project: Project, flow_id: uuid.UUID) -> Flow | None:
+        return (await self._load_many(project, [flow_id])).get(flow_id)
+
+    async def _load_many(self, project: Project, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Flow]:
+        """Flows with their alias maps and live image counts, in three queries for any page."""
+        if not ids:
+            return {}
         async with self.db.read() as conn:
-            row = (
+            rows = (
                 await conn.execute(
-                    select(flows).where(flows.c.id == flow_id, flows.c.project_id == project.id)
+                    select(flows).where(flows.c.id.in_(ids), flows.c.project_id == project.id)
                 )
-            ).first()
-            if row is None:
-                return None
+            ).all()
             alias_rows = (
                 await conn.execute(
-                    select(flow_aliases.c.alias, flow_aliases.c.image_id)
-                    .where(flow_aliases.c.flow_id == flow_id)
+                    select(flow_aliases)
+                    .where(flow_aliases.c.flow_id.in_(ids))
                     .order_by(flow_aliases.c.alias)
                 )
             ).all()
-            count = await conn.scalar(
-                select(func.count())
-                .select_from(images)
-                .where(live(project.id), images.c.flow_id == flow_id)
+            counts = dict(
+                (
+                    await conn.execute(
+                        select(images.c.flow_id, func.count())
+                        .where(live(project.id), images.c.flow_id.in_(ids))
+                        .group_by(images.c.flow_id)
+                    )
+                ).all()
             )
-        m = row._mapping
-        return Flow(
-            id=m["id"],
-            project_id=m["project_id"],
-            meta=m["meta"] or {},
-            aliases={a: i for a, i in alias_rows},
-            image_count=count or 0,
-            created_at=utc(m["created_at"]),
-            updated_at=utc(m["updated_at"]),
-        )
+        aliases: dict[uuid.UUID, dict[str, uuid.UUID]] = {}
+        for alias in alias_rows:
+            aliases.setdefault(alias.flow_id, {})[alias.alias] = alias.image_id
+        return {
+            row.id: Flow(
+                id=row.id,
+                project_id=row.project_id,
+                meta=row.meta or {},
+                aliases=aliases.get(row.id, {}),
+                image_count=counts.get(row.id, 0),
+                created_at=utc(row.created_at),
+                updated_at=utc(row.updated_at),
+            )
+            for row in rows
+        }

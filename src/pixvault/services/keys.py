@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import func, insert, select, update
 
 from pixvault.db.engine import Database
-from pixvault.db.rows import now, to_key, to_project, utc
+from pixvault.db.rows import now, project_columns, to_key, to_project, utc
 from pixvault.db.tables import api_keys, organizations, projects
 from pixvault.domain.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from pixvault.domain.ids import new_id
@@ -21,18 +21,6 @@ from pixvault.services.projects import ProjectService
 
 PREFIXES = {"secret": "sk_", "public": "pk_", "master": "mk_"}
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-
-# The key's project comes with the key in one query: authentication runs on every request.
-_PROJECT_COLUMNS = (
-    projects.c.id.label("p_id"),
-    projects.c.org_id.label("p_org_id"),
-    organizations.c.slug.label("p_org_slug"),
-    projects.c.slug.label("p_slug"),
-    projects.c.name.label("p_name"),
-    projects.c.settings.label("p_settings"),
-    projects.c.created_at.label("p_created_at"),
-)
 
 
 def hash_key(secret: str) -> str:
@@ -127,7 +115,8 @@ class KeyService:
                 "Missing API key: send it as 'X-API-Key: KEY' or 'Authorization: Bearer KEY'"
             )
         query = (
-            select(api_keys, *_PROJECT_COLUMNS)
+            # The key's project comes with the key in one query: this runs on every request.
+            select(api_keys, *project_columns("p_"))
             .select_from(api_keys.outerjoin(projects).outerjoin(organizations))
             .where(api_keys.c.key_hash == hash_key(secret))
         )

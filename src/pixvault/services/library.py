@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pixvault.db.engine import Database
 from pixvault.db.rows import now, to_image
-from pixvault.db.tables import flow_aliases, flows, images
+from pixvault.db.tables import flow_aliases, flows, images, projects
 from pixvault.domain.aliases import TECHNICAL, validate_alias
 from pixvault.domain.errors import InvalidInput, NotFound, PixvaultError
 from pixvault.domain.ids import looks_like_uuid, new_id, parse_uuid
@@ -152,6 +152,7 @@ class LibraryService:
         if needs_flow_row:
             await ensure_flow(conn, project, upload.flow_id)
         await conn.execute(insert(images).values(**row))
+        await _count(conn, project.id, live=1)
         if upload.alias is not None:
             await _claim_alias(conn, self.db, project.id, row["id"], upload.alias)
         if upload.flow_alias is not None:
@@ -235,13 +236,22 @@ class LibraryService:
             await conn.execute(delete(flow_aliases).where(flow_aliases.c.image_id == image_id))
             if soft:
                 moment = now()
-                await conn.execute(
+                result = await conn.execute(
                     update(images)
-                    .where(images.c.id == image_id)
+                    .where(images.c.id == image_id, images.c.deleted_at.is_(None))
                     .values(alias=None, deleted_at=moment, updated_at=moment)
                 )
+                if result.rowcount:
+                    await _count(conn, project.id, live=-1, deleted=1)
             else:
-                await conn.execute(delete(images).where(images.c.id == image_id))
+                gone = (
+                    await conn.execute(
+                        delete(images).where(images.c.id == image_id).returning(images.c.deleted_at)
+                    )
+                ).first()
+                if gone is not None:
+                    was_live = gone.deleted_at is None
+                    await _count(conn, project.id, live=-was_live, deleted=-(not was_live))
         self._changed()
         await self.blobs.delete_prefix(derivative_prefix(project.id, image_id))
         if not soft:
@@ -321,9 +331,16 @@ class LibraryService:
         query = (
             select(images).where(*where).order_by(images.c.id.desc()).limit(limit).offset(offset)
         )
+        if flow_id is None and source is None and alias is None:
+            counted = projects.c.live_images
+            if include_deleted:
+                counted = counted + projects.c.deleted_images
+            count = select(counted).where(projects.c.id == project.id)
+        else:
+            count = select(func.count()).select_from(images).where(*where)
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
-            total = await conn.scalar(select(func.count()).select_from(images).where(*where))
+            total = await conn.scalar(count)
         return Page([to_image(r) for r in rows], total or 0, limit, offset)
 
     async def _check_flow_owner(self, project: Project, flow_id: uuid.UUID) -> None:
@@ -387,6 +404,20 @@ async def _claim_alias(
     )
     await conn.execute(
         update(images).where(images.c.id == image_id).values(alias=alias, updated_at=moment)
+    )
+
+
+async def _count(
+    conn: AsyncConnection, project_id: uuid.UUID, *, live: int = 0, deleted: int = 0
+) -> None:
+    """Keep the project's image counters in step, inside the transaction that changed images."""
+    await conn.execute(
+        update(projects)
+        .where(projects.c.id == project_id)
+        .values(
+            live_images=projects.c.live_images + live,
+            deleted_images=projects.c.deleted_images + deleted,
+        )
     )
 
 

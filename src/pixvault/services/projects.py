@@ -9,7 +9,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pixvault.db.engine import Database
-from pixvault.db.rows import now, to_project
+from pixvault.db.rows import now, project_columns, to_project
 from pixvault.db.tables import organizations, projects
 from pixvault.domain.errors import Conflict, InvalidInput, NotFound
 from pixvault.domain.ids import new_id
@@ -24,9 +24,7 @@ RESERVED_ORG_SLUGS = frozenset(
 )  # fmt: skip
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
-_SELECT = select(projects, organizations.c.slug.label("org_slug")).join(
-    organizations, organizations.c.id == projects.c.org_id
-)
+_SELECT = select(*project_columns()).join_from(projects, organizations)
 
 
 def validate_slug(value: str, *, what: str) -> str:
