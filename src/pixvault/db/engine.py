@@ -31,10 +31,16 @@ class Database:
                 connect_args=connect_args,
             )
         self._writer = self.engine.execution_options(pixvault_write=True)
+        # Reads run in autocommit: no BEGIN/ROLLBACK round trips. Under PostgreSQL's READ
+        # COMMITTED each statement takes its own snapshot anyway; on SQLite each statement is
+        # atomic on its own.
+        self._reader = self.engine.execution_options(
+            **({"pixvault_read": True} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"})
+        )
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
+        async with self._reader.connect() as conn:
             yield conn
 
     @asynccontextmanager
@@ -65,5 +71,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
-        immediate = conn.get_execution_options().get("pixvault_write")
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get("pixvault_read"):
+            return
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("pixvault_write") else "BEGIN")

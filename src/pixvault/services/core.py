@@ -64,7 +64,7 @@ def build_core(settings: Settings) -> Core:
         db=db,
         blobs=blobs,
         projects=projects,
-        keys=KeyService(db, projects),
+        keys=KeyService(db, projects, lookup_cache_seconds=settings.lookup_cache_seconds),
         library=library,
         flows=FlowService(db, library),
         delivery=delivery,

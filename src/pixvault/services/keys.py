@@ -7,7 +7,8 @@ keys administer the instance. Every surface accepts them the same way.
 import hashlib
 import secrets
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
 
@@ -17,20 +18,32 @@ from pixvault.db.tables import api_keys, organizations, projects
 from pixvault.domain.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from pixvault.domain.ids import new_id
 from pixvault.domain.models import ApiKey, IssuedKey, Principal
+from pixvault.services.lookup import LookupCache
 from pixvault.services.projects import ProjectService
 
 PREFIXES = {"secret": "sk_", "public": "pk_", "master": "mk_"}
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
+_EXPIRED = "This API key expired; create a new one"
 
 
 def hash_key(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class _ValidKey:
+    principal: Principal
+    expires_at: datetime | None
+
+
 class KeyService:
-    def __init__(self, db: Database, projects: ProjectService):
+    def __init__(self, db: Database, projects: ProjectService, *, lookup_cache_seconds: float = 0):
         self.db = db
         self.projects = projects
+        # Every API request authenticates. Revoking here takes effect at once; a revocation
+        # made by another process, within the TTL. Principals carry project settings.
+        self._valid: LookupCache[str, _ValidKey] = LookupCache(lookup_cache_seconds, maxsize=4096)
+        projects.hot.clears(self._valid)
 
     async def issue(
         self,
@@ -90,6 +103,7 @@ class KeyService:
                 .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
                 .values(revoked_at=now())
             )
+        self._valid.clear()
         key = await self.get(key_id)
         if result.rowcount == 0 and key.revoked_at is None:
             raise NotFound(f"API key {key_id} not found", code="KEY_NOT_FOUND")
@@ -114,11 +128,18 @@ class KeyService:
             raise Unauthorized(
                 "Missing API key: send it as 'X-API-Key: KEY' or 'Authorization: Bearer KEY'"
             )
+        hashed = hash_key(secret)
+        valid = await self._valid.get(hashed, lambda: self._check(hashed))
+        if valid.expires_at is not None and valid.expires_at <= now():
+            raise Unauthorized(_EXPIRED)
+        return valid.principal
+
+    async def _check(self, hashed: str) -> _ValidKey:
         query = (
-            # The key's project comes with the key in one query: this runs on every request.
+            # The key's project comes with the key in one query.
             select(api_keys, *project_columns("p_"))
             .select_from(api_keys.outerjoin(projects).outerjoin(organizations))
-            .where(api_keys.c.key_hash == hash_key(secret))
+            .where(api_keys.c.key_hash == hashed)
         )
         async with self.db.read() as conn:
             row = (await conn.execute(query)).first()
@@ -129,7 +150,7 @@ class KeyService:
         if key.revoked_at is not None:
             raise Unauthorized("This API key was revoked; create a new one")
         if key.expires_at is not None and key.expires_at <= moment:
-            raise Unauthorized("This API key expired; create a new one")
+            raise Unauthorized(_EXPIRED)
         last_used = utc(key.last_used_at)
         if last_used is None or moment - last_used > _LAST_USED_RESOLUTION:
             async with self.db.write() as conn:
@@ -137,4 +158,4 @@ class KeyService:
                     update(api_keys).where(api_keys.c.id == key.id).values(last_used_at=moment)
                 )
         project = None if key.project_id is None else to_project(row, prefix="p_")
-        return Principal(key_id=key.id, kind=key.kind, project=project)
+        return _ValidKey(Principal(key_id=key.id, kind=key.kind, project=project), key.expires_at)

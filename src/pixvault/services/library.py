@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from cachetools import TTLCache
 from sqlalchemy import and_, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,6 +25,7 @@ from pixvault.domain.models import FocalPoint, Image, Page, Project
 from pixvault.imaging.probe import probe
 from pixvault.metrics import UPLOAD_BYTES
 from pixvault.services.blobkeys import derivative_prefix, original_key
+from pixvault.services.lookup import LookupCache
 from pixvault.storage import BlobStore
 
 log = logging.getLogger(__name__)
@@ -72,26 +72,14 @@ class LibraryService:
         self.db = db
         self.blobs = blobs
         self.max_source_pixels = max_source_pixels
-        # Public delivery looks images up on every hit; a short-lived cache keeps that off the
-        # database. Any write here clears it; other processes see changes within its TTL.
-        self._hot: TTLCache[tuple[uuid.UUID, str], Image] | None = (
-            TTLCache(maxsize=20_000, ttl=lookup_cache_seconds) if lookup_cache_seconds > 0 else None
+        # Public delivery looks images up on every hit; any write here clears the memo.
+        self._hot: LookupCache[tuple[uuid.UUID, str], Image] = LookupCache(
+            lookup_cache_seconds, maxsize=20_000
         )
 
     async def find_for_delivery(self, project: Project, ref: str) -> Image:
-        """`resolve` for public URLs, served from the short-lived lookup cache when possible."""
-        if self._hot is None:
-            return await self.resolve(project, ref)
-        key = (project.id, ref)
-        image = self._hot.get(key)
-        if image is None:
-            image = await self.resolve(project, ref)
-            self._hot[key] = image
-        return image
-
-    def _changed(self) -> None:
-        if self._hot is not None:
-            self._hot.clear()
+        """`resolve` for public URLs, memoised briefly."""
+        return await self._hot.get((project.id, ref), lambda: self.resolve(project, ref))
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -140,7 +128,7 @@ class LibraryService:
                 await self._forget_blob(key)
             raise
         UPLOAD_BYTES.inc(len(upload.data))
-        self._changed()
+        self._hot.clear()
         return await self.get(project, image_id)
 
     async def _insert(
@@ -182,7 +170,7 @@ class LibraryService:
             result = await conn.execute(
                 update(images).where(live(project.id), images.c.id == image_id).values(**values)
             )
-        self._changed()
+        self._hot.clear()
         if result.rowcount == 0:
             raise image_not_found(str(image_id))
         return await self.get(project, image_id)
@@ -208,7 +196,7 @@ class LibraryService:
                 await _claim_alias(conn, self.db, project.id, image_id, alias)
 
         await self._with_alias_retries(assign)
-        self._changed()
+        self._hot.clear()
         return await self.get(project, image_id)
 
     async def _with_alias_retries(self, work: Any) -> None:
@@ -252,7 +240,7 @@ class LibraryService:
                 if gone is not None:
                     was_live = gone.deleted_at is None
                     await _count(conn, project.id, live=-was_live, deleted=-(not was_live))
-        self._changed()
+        self._hot.clear()
         await self.blobs.delete_prefix(derivative_prefix(project.id, image_id))
         if not soft:
             await self.blobs.delete(image.storage_key)

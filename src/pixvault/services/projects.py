@@ -4,7 +4,6 @@ the service's own routes, so those names are reserved."""
 import re
 import uuid
 
-from cachetools import TTLCache
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -14,6 +13,7 @@ from pixvault.db.tables import organizations, projects
 from pixvault.domain.errors import Conflict, InvalidInput, NotFound
 from pixvault.domain.ids import new_id
 from pixvault.domain.models import Project
+from pixvault.services.lookup import LookupCache
 
 RESERVED_ORG_SLUGS = frozenset(
     {
@@ -52,21 +52,13 @@ def split_path(path: str) -> tuple[str, str]:
 class ProjectService:
     def __init__(self, db: Database, *, lookup_cache_seconds: float = 0):
         self.db = db
-        # Every public URL names its project by slugs; settings changes made by another
-        # process show here within the TTL, changes made here at once.
-        self._hot: TTLCache[tuple[str, str], Project] | None = (
-            TTLCache(maxsize=1024, ttl=lookup_cache_seconds) if lookup_cache_seconds > 0 else None
+        # Every public URL names its project by slugs.
+        self.hot: LookupCache[tuple[str, str], Project | None] = LookupCache(
+            lookup_cache_seconds, maxsize=1024
         )
 
     async def find_for_delivery(self, org_slug: str, slug: str) -> Project | None:
-        if self._hot is None:
-            return await self.find(org_slug, slug)
-        project = self._hot.get((org_slug, slug))
-        if project is None:
-            project = await self.find(org_slug, slug)
-            if project is not None:
-                self._hot[(org_slug, slug)] = project
-        return project
+        return await self.hot.get((org_slug, slug), lambda: self.find(org_slug, slug))
 
     async def create(self, org_slug: str, slug: str, name: str | None = None) -> Project:
         validate_slug(org_slug, what="org")
@@ -143,8 +135,7 @@ class ProjectService:
             result = await conn.execute(
                 update(projects).where(projects.c.id == project_id).values(settings=settings)
             )
-        if self._hot is not None:
-            self._hot.clear()
+        self.hot.clear()
         if result.rowcount == 0:
             raise NotFound(f"Project {project_id} not found", code="PROJECT_NOT_FOUND")
         return await self.get(project_id)
