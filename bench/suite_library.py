@@ -12,11 +12,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import httpx
 from sqlalchemy import func, insert, select, text, update
 
 from bench.harness import (
     PHOTO,
+    Client,
     Figure,
     Plan,
     Report,
@@ -160,13 +160,10 @@ async def run(kind: str, report: Report, *, quick: bool) -> None:
             }
 
         with Server(be, "library") as server:
-            async with httpx.AsyncClient(
-                base_url=server.base, headers={"X-API-Key": key}, timeout=60
-            ) as client:
+            async with Client(server.base, 1, key) as client:
 
                 async def get(url: str) -> None:
-                    response = await client.get(url)
-                    response.raise_for_status()
+                    await client.get(url)
 
                 async def h_alias(i: int) -> None:
                     await get(f"/api/v1/images/{aliases[i]}")

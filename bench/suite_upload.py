@@ -15,12 +15,12 @@ import pyvips
 from bench.harness import (
     PHOTO,
     WORK,
+    Client,
     Figure,
     Report,
     Server,
     backend,
     core_for,
-    http_client,
     own_cpu_seconds,
     run_load,
 )
@@ -62,12 +62,10 @@ async def run(kind: str, report: Report, *, quick: bool) -> None:
             limit_cpu = (own_cpu_seconds() - cpu0) / max(1, len(limit.latencies))
 
         with Server(be, "upload") as server:
-            async with http_client(server.base, CONCURRENCY, key) as client:
+            async with Client(server.base, CONCURRENCY, key) as client:
 
                 async def over_http(_: int) -> None:
-                    files = {"file": ("bench.jpg", data, "image/jpeg")}
-                    response = await client.post("/api/v1/images/upload", files=files)
-                    response.raise_for_status()
+                    await client.upload(data)
 
                 for i in range(WARMUP):
                     await over_http(i)

@@ -42,12 +42,16 @@ def create_app(
         version=__version__,
         description="Self-hosted image hosting, management and delivery.",
         lifespan=lifespan,
+        # pixvault exports Prometheus metrics and JSON logs itself; FastAPI's OpenTelemetry
+        # hooks would only probe for providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     if core is not None:
         app.state.core = core
-    # Public delivery is the hot path: matched first. No API path has `img` as its third segment
-    # and `api` is a reserved organisation slug, so it never shadows another route.
-    app.include_router(cdn.router)
+    # Public delivery is the hot path: matched first, ahead of even /docs. No API path has
+    # `img` as its third segment and `api` is a reserved organisation slug, so it never
+    # shadows another route.
+    app.router.routes.insert(0, cdn.route)
     app.include_router(native.router)
     app.include_router(admin.router)
     app.include_router(ops.router)

@@ -37,6 +37,9 @@ async def test_metrics_count_requests_uploads_and_cache(api, client):
         'pixvault_http_requests_total{method="POST",route="/api/v1/images/upload",status="201"}'
         in text
     )
+    # Labelled by route template, never by raw path: one series however many images exist.
+    assert 'route="/{org}/{project}/img/{ref}",status="200"' in text
+    assert image["id"] not in text
     assert "pixvault_upload_bytes_total" in text
     assert 'pixvault_derivative_cache_total{result="hit"}' in text
     assert "pixvault_render_seconds_bucket" in text

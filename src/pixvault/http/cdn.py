@@ -2,27 +2,35 @@
 
 Public, no key. Query parameters transform the image (see `domain/transform.py`). Errors use
 the native envelope, since these URLs belong to the same contract.
+
+This is the hottest route, so it is a plain Starlette route: FastAPI's parameter solving
+cost ~70 µs per cached hit, a fifth of the budget. Its parameters are documented in the
+README rather than at `/docs`.
 """
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
+from starlette.routing import Route
 
-from pixvault.domain.errors import NotFound
+from pixvault.domain.errors import NotFound, PixvaultError
 from pixvault.domain.ids import parse_uuid
 from pixvault.http.auth import core_of
 from pixvault.http.delivery import send
-from pixvault.http.errors import enveloped_route
 from pixvault.http.native import render_error
 
-router = APIRouter(tags=["delivery"], route_class=enveloped_route(render_error))
+
+async def cdn_image(request: Request) -> Response:
+    # FastAPI records only its own routes in the scope; metrics label requests by template.
+    request.scope["route"] = route
+    try:
+        return await _serve(request, **request.path_params)
+    except PixvaultError as exc:
+        return render_error(exc)
 
 
-@router.get(
-    "/{org}/{project}/img/{ref}",
-    summary="Image bytes by id or @alias, transformed by query parameters",
-    response_class=Response,
-)
-@router.head("/{org}/{project}/img/{ref}", include_in_schema=False)
-async def cdn_image(request: Request, org: str, project: str, ref: str) -> Response:
+route = Route("/{org}/{project}/img/{ref}", cdn_image, methods=["GET", "HEAD"])
+
+
+async def _serve(request: Request, org: str, project: str, ref: str) -> Response:
     core = core_of(request)
     found = await core.projects.find_for_delivery(org, project)
     if found is None:
