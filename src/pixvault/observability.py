@@ -9,6 +9,7 @@ import logging
 import re
 import time
 import uuid
+from functools import lru_cache
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -79,8 +80,9 @@ class RequestContext:
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
-            REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(route).observe(elapsed)
+            count, latency = _series(scope["method"], route, status)
+            count.inc()
+            latency.observe(elapsed)
             access_log.info(
                 "%s %s %s",
                 scope["method"],
@@ -95,6 +97,12 @@ class RequestContext:
                     "duration_ms": round(elapsed * 1000, 2),
                 },
             )
+
+
+@lru_cache(maxsize=1024)
+def _series(method: str, route: str, status: int) -> tuple[Any, Any]:
+    """The labelled metric children for a request: `labels()` costs ~10 µs per call."""
+    return REQUESTS.labels(method, route, str(status)), LATENCY.labels(route)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -55,7 +55,7 @@ class BlobStore:
         # costs ~11 µs of CPU, obstore's sync get ~65 µs, its async get four times that in
         # thread hand-offs. obstore writes through a temporary file and a rename, so a plain
         # read never sees a partial object.
-        self._local_root = Path(store.prefix) if isinstance(store, LocalStore) else None
+        self._local_root = f"{store.prefix}/" if isinstance(store, LocalStore) else None
         self._inline_reads = isinstance(store, MemoryStore)
 
     async def put(self, key: str, data: bytes) -> None:
@@ -67,7 +67,8 @@ class BlobStore:
     async def get(self, key: str) -> bytes:
         try:
             if self._local_root is not None:
-                return (self._local_root / key).read_bytes()
+                with open(self._local_root + key, "rb") as file:
+                    return file.read()
             if self._inline_reads:
                 return bytes(obstore.get(self._store, key).bytes())
             result = await obstore.get_async(self._store, key)

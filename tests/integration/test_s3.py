@@ -72,6 +72,13 @@ async def test_missing_object_is_blob_missing(store: BlobStore) -> None:
         await store.get_range("absent", 0, 1)
 
 
+async def test_unreadable_local_object_is_storage_unavailable(tmp_path: Path) -> None:
+    store = BlobStore(open_store(f"file://{tmp_path / 'blobs'}"))
+    (tmp_path / "blobs" / "p" / "dir-not-file").mkdir(parents=True)
+    with pytest.raises(StorageUnavailable):
+        await store.get("p/dir-not-file")
+
+
 async def test_presign_only_on_s3(store: BlobStore, request: pytest.FixtureRequest) -> None:
     await store.put("signed", b"payload")
     url = await store.presign_get("signed", 60)
