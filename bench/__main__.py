@@ -1,8 +1,10 @@
-"""`python -m bench [--quick] [--only upload|library|delivery] [--backend sqlite|postgres]`.
+"""`python -m bench [--quick] [--only SUITE] [--backend sqlite|postgres|postgres+s3]`.
 
-Runs each suite on SQLite and on PostgreSQL (both with a local blob directory), prints the
-figures and writes bench/RESULTS.md. Every figure sits next to a limit measured in the same
-run, so the ratios (not the absolute numbers) are what to compare across machines.
+Runs each suite on SQLite and on PostgreSQL with a local blob directory; the upload and
+delivery suites also on PostgreSQL with an S3 bucket (a moto server started for the run), with
+one server process and with two behind a round-robin client. Prints the figures and writes
+bench/RESULTS.md. Every figure sits next to a limit measured in the same run, so the ratios
+(not the absolute numbers) are what to compare across machines.
 """
 
 from __future__ import annotations
@@ -18,12 +20,22 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import suite_delivery, suite_library, suite_upload
-from bench.harness import BACKENDS, BENCH_DIR, WORK, Report, machine, pg_available
+from bench.harness import (
+    BACKENDS,
+    BENCH_DIR,
+    WORK,
+    Report,
+    config_label,
+    machine,
+    pg_available,
+)
 
-SUITES: dict[str, Callable[..., Awaitable[None]]] = {
-    "upload": suite_upload.run,
-    "library": suite_library.run,
-    "delivery": suite_delivery.run,
+SCALE_OUT = [("sqlite", 1), ("postgres", 1), ("postgres+s3", 1), ("postgres+s3", 2)]
+# suite -> (runner, the (backend, server processes) configurations it runs on)
+SUITES: dict[str, tuple[Callable[..., Awaitable[None]], list[tuple[str, int]]]] = {
+    "upload": (suite_upload.run, SCALE_OUT),
+    "library": (suite_library.run, [("sqlite", 1), ("postgres", 1)]),
+    "delivery": (suite_delivery.run, SCALE_OUT),
 }
 RESULTS = BENCH_DIR / "RESULTS.md"
 
@@ -94,21 +106,24 @@ async def _main(args: argparse.Namespace) -> tuple[Report, float]:
     report = Report()
     started = time.perf_counter()
     backends = [args.backend] if args.backend else list(BACKENDS)
-    if "postgres" in backends and not await pg_available():
+    if any(b.startswith("postgres") for b in backends) and not await pg_available():
         report.notes.append("PostgreSQL was not reachable: its figures are missing.")
-        backends.remove("postgres")
+        backends = [b for b in backends if not b.startswith("postgres")]
     console = Console()
-    for name, run in SUITES.items():
+    for name, (run, configs) in SUITES.items():
         if args.only and name != args.only:
             continue
-        for kind in backends:
-            console.print(f"[bold]{name}[/bold] on {kind} ...")
+        for kind, processes in configs:
+            if kind not in backends:
+                continue
+            label = config_label(kind, processes)
+            console.print(f"[bold]{name}[/bold] on {label} ...")
             t0 = time.perf_counter()
             try:
-                await run(kind, report, quick=args.quick)
+                await run(kind, report, quick=args.quick, processes=processes)
             except Exception as exc:  # a failed suite is reported, not hidden
                 traceback.print_exc()
-                report.notes.append(f"{name}/{kind} FAILED: {type(exc).__name__}: {exc}")
+                report.notes.append(f"{name}/{label} FAILED: {type(exc).__name__}: {exc}")
             console.print(f"  done in {time.perf_counter() - t0:.1f} s")
     return report, time.perf_counter() - started
 
@@ -155,7 +170,9 @@ def write_results(report: Report, seconds: float, args: argparse.Namespace) -> N
         f"- Machine: {info['nproc']} CPUs, {info['cpu']}",
         f"- Python {info['python']}, libvips {info['libvips']} (pyvips {info['pyvips']})",
         f"- Code: {info['code']}",
-        "- Server: one real `pixvault serve --workers 1` process on 127.0.0.1; load generators",
+        "- Server: real `pixvault serve --workers 1` processes on 127.0.0.1 (one, or two behind",
+        "  a round-robin client where the backend says so); S3 is a moto server on the same",
+        "  machine, whose CPU is not counted as the server's; load generators",
         "  (aiohttp, ~0.15 ms of CPU per request) run on the same machine and compete with it",
         "  for the CPUs.",
         "",

@@ -7,6 +7,7 @@ ratios stay meaningful whatever hardware runs the suite.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import os
@@ -28,13 +29,16 @@ import httpx
 
 from pixvault.config import Settings
 from pixvault.services.core import Core, build_core, initialise
+from tests.s3 import MotoServer, s3_env, start_moto
 
 BENCH_DIR = Path(__file__).resolve().parent
 WORK = BENCH_DIR / ".work"
 PHOTO = BENCH_DIR / "photo_2400x1600.jpg"
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-BACKENDS = ("sqlite", "postgres")
+# sqlite and postgres keep blobs in a local directory; postgres+s3 is the scale-out shape:
+# PostgreSQL and an S3 bucket on a moto server started for the run.
+BACKENDS = ("sqlite", "postgres", "postgres+s3")
 
 
 # -- results -------------------------------------------------------------------------------
@@ -159,7 +163,7 @@ def own_cpu_seconds() -> float:
 
 @dataclass
 class Backend:
-    """A fresh database (SQLite file or PostgreSQL schema) plus a local blob directory."""
+    """A fresh database (SQLite file or PostgreSQL schema) and blob store (local or S3)."""
 
     kind: str
     data_dir: Path
@@ -168,7 +172,7 @@ class Backend:
 
     @property
     def database_url(self) -> str | None:
-        return PG_URL if self.kind == "postgres" else None
+        return PG_URL if self.kind.startswith("postgres") else None
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PIXVAULT_")}
@@ -208,9 +212,12 @@ async def backend(kind: str, label: str, **extra_env: str) -> AsyncIterator[Back
     import asyncpg
 
     token = secrets.token_hex(4)
-    data_dir = WORK / f"{label}-{kind}-{token}"
+    data_dir = WORK / f"{label}-{kind.replace('+', '-')}-{token}"
     data_dir.mkdir(parents=True)
-    schema = f"bench_{label}_{token}" if kind == "postgres" else None
+    schema = f"bench_{label}_{token}" if kind.startswith("postgres") else None
+    if kind.endswith("+s3"):
+        moto = _moto()
+        extra_env = {**s3_env(moto.endpoint, moto.new_bucket()), **extra_env}
     if schema:
         conn = await asyncpg.connect(PG_URL)
         try:
@@ -239,6 +246,22 @@ async def core_for(be: Backend) -> AsyncIterator[tuple[Core, str, object]]:
         yield core, issued.secret, result.project
     finally:
         await core.close()
+
+
+def config_label(kind: str, processes: int) -> str:
+    """How a (backend, server processes) configuration reads in tables."""
+    return kind if processes == 1 else f"{kind}, {processes} processes"
+
+
+_MOTO: list[MotoServer] = []
+
+
+def _moto() -> MotoServer:
+    """One moto S3 server for the whole run, stopped by its PID when the bench exits."""
+    if not _MOTO:
+        _MOTO.append(start_moto())
+        atexit.register(_MOTO[0].stop)
+    return _MOTO[0]
 
 
 # -- servers -------------------------------------------------------------------------------
@@ -309,6 +332,33 @@ class Server:
         self.stop()
 
 
+class Servers:
+    """`count` separate `pixvault serve` processes on one backend: a load balancer's view."""
+
+    def __init__(self, be: Backend, name: str, count: int):
+        self.members = [Server(be, f"{name}-{i}") for i in range(count)]
+
+    @property
+    def bases(self) -> list[str]:
+        return [member.base for member in self.members]
+
+    def cpu(self) -> float:
+        return sum(member.cpu() for member in self.members)
+
+    def __enter__(self) -> Servers:
+        try:
+            for member in self.members:
+                member.start()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for member in self.members:
+            member.stop()
+
+
 # -- load ----------------------------------------------------------------------------------
 
 
@@ -357,22 +407,28 @@ async def run_load(
 
 
 class Client:
-    """The load generator: aiohttp over keep-alive connections to 127.0.0.1.
+    """The load generator: aiohttp over keep-alive connections to 127.0.0.1, taking the
+    servers in turn per request (round robin, as a load balancer would).
 
-    It shares the two CPUs with the server it measures, so it must be lean: httpx spends
+    It shares the two CPUs with the servers it measures, so it must be lean: httpx spends
     ~1 ms of CPU per request, aiohttp ~0.15 ms.
     """
 
-    def __init__(self, base: str, connections: int, key: str | None = None):
+    def __init__(self, bases: str | list[str], connections: int, key: str | None = None):
+        self._bases = [bases] if isinstance(bases, str) else list(bases)
+        self._turn = 0
         self._session = aiohttp.ClientSession(
-            base,
             connector=aiohttp.TCPConnector(limit=connections),
             headers={"X-API-Key": key} if key else {},
             timeout=aiohttp.ClientTimeout(total=120),
         )
 
+    def _url(self, path: str) -> str:
+        self._turn += 1
+        return self._bases[self._turn % len(self._bases)] + path
+
     async def get(self, path: str) -> bytes:
-        async with self._session.get(path) as response:
+        async with self._session.get(self._url(path)) as response:
             body = await response.read()
             _raise_for_status(response.status, path, body)
             return body
@@ -380,7 +436,7 @@ class Client:
     async def upload(self, data: bytes, filename: str = "bench.jpg") -> dict[str, Any]:
         form = aiohttp.FormData()
         form.add_field("file", data, filename=filename, content_type="image/jpeg")
-        async with self._session.post("/api/v1/images/upload", data=form) as response:
+        async with self._session.post(self._url("/api/v1/images/upload"), data=form) as response:
             body = await response.read()
             _raise_for_status(response.status, "upload", body)
             return json.loads(body)["data"]

@@ -130,7 +130,9 @@ async def _timed(count: int, one: Callable[[int], Awaitable[None]], cap: float) 
     return out
 
 
-async def run(kind: str, report: Report, *, quick: bool) -> None:
+async def run(kind: str, report: Report, *, quick: bool, processes: int = 1) -> None:
+    """Latency is per request, so one server process is the configuration that matters."""
+    assert processes == 1, "the library suite runs one server process"
     rows = 20_000 if quick else ROWS
     deep = DEEP_OFFSET * rows // ROWS
     n_alias, n_page, n_deep = (100, 100, 30) if quick else (500, 500, 150)

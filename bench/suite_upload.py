@@ -18,8 +18,9 @@ from bench.harness import (
     Client,
     Figure,
     Report,
-    Server,
+    Servers,
     backend,
+    config_label,
     core_for,
     own_cpu_seconds,
     run_load,
@@ -46,7 +47,7 @@ def upload_jpeg() -> bytes:
     return Path(path).read_bytes()
 
 
-async def run(kind: str, report: Report, *, quick: bool) -> None:
+async def run(kind: str, report: Report, *, quick: bool, processes: int = 1) -> None:
     count = 40 if quick else 150
     data = upload_jpeg()
     async with backend(kind, "upload") as be:
@@ -61,8 +62,8 @@ async def run(kind: str, report: Report, *, quick: bool) -> None:
             limit = await run_load(count, CONCURRENCY, direct)
             limit_cpu = (own_cpu_seconds() - cpu0) / max(1, len(limit.latencies))
 
-        with Server(be, "upload") as server:
-            async with Client(server.base, CONCURRENCY, key) as client:
+        with Servers(be, "upload", processes) as server:
+            async with Client(server.bases, CONCURRENCY, key) as client:
 
                 async def over_http(_: int) -> None:
                     await client.upload(data)
@@ -78,7 +79,7 @@ async def run(kind: str, report: Report, *, quick: bool) -> None:
     report.figures.append(
         Figure(
             "upload",
-            kind,
+            config_label(kind, processes),
             f"uploads/s, {size_kb:.0f} KB JPEG, {CONCURRENCY} concurrent "
             f"(CPU/upload: server {http_cpu * 1000:.1f} ms, in-process {limit_cpu * 1000:.1f} ms; "
             f"CPUs busy: server {http_cpu * http.rate:.2f}, in-process "
