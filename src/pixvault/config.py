@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     render_queue: int = 64
     auto_format_by_default: bool = False
     lookup_cache_seconds: float = Field(2.0, ge=0)
+    derivative_memory_mb: int = Field(64, ge=0)
     delivery_mode: Literal["proxy", "redirect"] = "proxy"
     redirect_expires_seconds: int = Field(600, ge=60, le=7 * 24 * 3600)
 

@@ -153,6 +153,33 @@ async def test_second_request_is_served_from_the_store(client, image, core):
     assert core.delivery.renders == 1
 
 
+async def test_hot_derivatives_are_served_from_memory(client, image, core):
+    first = await client.get(cdn(image), params={"w": 90})
+    prefix = derivative_prefix(uuid.UUID(image["projectId"]), uuid.UUID(image["id"]))
+    await core.blobs.delete_prefix(prefix)  # memory alone must answer now
+    again = await client.get(cdn(image), params={"w": 90})
+    assert again.content == first.content
+    assert core.delivery.renders == 1
+    assert await blob_keys(core, prefix) == []
+
+
+@pytest.mark.parametrize("settings_overrides", [{"derivative_memory_mb": 0}])
+async def test_without_the_memory_cache_a_lost_derivative_is_rendered_again(client, image, core):
+    first = await client.get(cdn(image), params={"w": 90})
+    prefix = derivative_prefix(uuid.UUID(image["projectId"]), uuid.UUID(image["id"]))
+    await core.blobs.delete_prefix(prefix)
+    again = await client.get(cdn(image), params={"w": 90})
+    assert again.content == first.content
+    assert core.delivery.renders == 2
+    assert len(await blob_keys(core, prefix)) == 1
+
+
+async def test_a_deleted_image_is_not_served_from_memory(api, client, image):
+    assert (await client.get(cdn(image), params={"w": 70})).status_code == 200
+    await api.delete(f"/api/v1/images/{image['id']}")
+    assert (await client.get(cdn(image), params={"w": 70})).status_code == 404
+
+
 async def test_concurrent_requests_render_once(client, image, core):
     responses = await asyncio.gather(*(client.get(cdn(image), params={"w": 120}) for _ in range(8)))
     assert {r.status_code for r in responses} == {200}

@@ -58,6 +58,7 @@ def build_core(settings: Settings) -> Core:
         limits=limits,
         mutable_max_age=settings.mutable_max_age,
         auto_format_default=settings.auto_format_by_default,
+        memory_bytes=settings.derivative_memory_mb * 1024 * 1024,
     )
     return Core(
         settings=settings,

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl
 
+from cachetools import LRUCache
+
 from pixvault.domain.errors import Forbidden, InvalidInput, NotFound
 from pixvault.domain.models import Image, Project
 from pixvault.domain.policy import DeliveryPolicy, signature_matches
@@ -71,8 +73,15 @@ class DeliveryService:
         limits: Limits,
         mutable_max_age: int,
         auto_format_default: bool,
+        memory_bytes: int = 0,
     ):
         self.blobs = blobs
+        # Hot derivatives in memory. Safe in every process: a derivative's key names its
+        # content (image, content hash, focal point, transform), so it can never be stale.
+        self._memory: LRUCache[str, bytes] | None = (
+            LRUCache(maxsize=memory_bytes, getsizeof=len) if memory_bytes > 0 else None
+        )
+        self._memory_item_cap = memory_bytes // 16
         self.pool = pool
         self.limits = limits
         self.mutable_max_age = mutable_max_age
@@ -185,17 +194,26 @@ class DeliveryService:
     async def _derivative(
         self, key: str, image: Image, spec: Transform, focal: tuple[float, float] | None
     ) -> bytes:
-        try:
-            data = await self.blobs.get(key)
-        except BlobMissing:
-            pass
-        else:
-            self.hits += 1
-            DERIVATIVE_CACHE.labels("hit").inc()
-            return data
-        self.misses += 1
-        DERIVATIVE_CACHE.labels("miss").inc()
-        return await self._once(key, lambda: self._render_and_store(key, image, spec, focal))
+        data = None if self._memory is None else self._memory.get(key)
+        if data is None:
+            try:
+                data = await self.blobs.get(key)
+            except BlobMissing:
+                self.misses += 1
+                DERIVATIVE_CACHE.labels("miss").inc()
+                data = await self._once(
+                    key, lambda: self._render_and_store(key, image, spec, focal)
+                )
+                self._remember(key, data)
+                return data
+            self._remember(key, data)
+        self.hits += 1
+        DERIVATIVE_CACHE.labels("hit").inc()
+        return data
+
+    def _remember(self, key: str, data: bytes) -> None:
+        if self._memory is not None and len(data) <= self._memory_item_cap:
+            self._memory[key] = data
 
     async def _once(self, key: str, make: Callable[[], Awaitable[bytes]]) -> bytes:
         """Concurrent requests for one new derivative share a single render."""
