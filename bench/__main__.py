@@ -45,40 +45,37 @@ WHY_MISSED: list[tuple[str, str, str]] = [
     (
         "upload",
         "uploads/s",
-        "The server needs a little more CPU per upload (multipart parsing of ~1 MB, key "
-        "authentication), but mainly it is one process whose event loop holds the GIL for "
-        "that work: compare the CPUs busy in the measure (server ~1.0, in-process more, as "
-        "hashing and probing overlap on threads), with the client taking the other CPU.",
+        "Most of an upload's CPU is the probe (a shrink-on-load decode of the whole file, the "
+        "same in the limit); the HTTP side adds multipart parsing of ~1 MB and the client "
+        "takes CPU from the server on this two-CPU machine: compare the CPUs busy.",
     ),
     (
         "library",
         "@alias",
-        "The alias query itself is an index search (plan below) and takes well under 1 ms "
-        "in-process; over HTTP each request also authenticates the key and loads the project "
-        "(two more SQLAlchemy async round trips) and builds JSON, so the per-request cost is "
-        "several ms of Python, not database work.",
+        "Over HTTP a lookup adds uvicorn, the key check (memoised for LOOKUP_CACHE_SECONDS) "
+        "and JSON; the database side is an index search (plans below).",
     ),
     (
         "library",
         "first page",
-        "The in-process limit is already slow: every page also runs COUNT(*) over all 100k "
-        "live rows (SQLite walks ix_images_live; PostgreSQL does a sequential scan, plans "
-        "below), then HTTP adds authentication and JSON for 20 rows.",
+        "The total comes from the project's counter, the page from ix_images_live (plans "
+        "below); what remains is HTTP, the key check and JSON for 20 rows.",
     ),
     (
         "delivery",
         "cold renders",
-        "pixvault's render() alone is close to raw libvips (see the attribution rows and "
-        "notes); most of the gap is the serving path around each render: reading the 831 KB "
-        "original from the blob store, storing the derivative, two DB lookups and HTTP.",
+        "pixvault's render() alone matches raw libvips (attribution rows). perf on the server "
+        "during cold renders: libvips 68% of samples, kernel 15% (page faults, thread "
+        "switches, socket and file I/O), libc 7% (memmove/memset of the 831 KB source and the "
+        "output), Python 8% (HTTP, the image lookup in the database, storing the derivative). "
+        "With S3 the source read and the derivative write are HTTP round trips to moto.",
     ),
     (
         "delivery",
         "cached derivative",
-        "3,000 req/CPU-s leaves ~0.33 ms of server CPU per hit. The same app driven in-process "
-        "over ASGI (no socket, no uvicorn; its CPU also includes the httpx client) is no "
-        "faster, so the cost is inside the app: FastAPI routing plus the per-request "
-        "project and image lookups, where cProfile put most of the service CPU.",
+        "3,000 req/CPU-s leaves ~0.33 ms of server CPU per hit; the route itself costs ~0.1 ms "
+        "in-process (the limit column), the rest is uvicorn, middleware, metrics and the "
+        "access log.",
     ),
     (
         "delivery",
