@@ -15,6 +15,7 @@ from pixvault.config import Settings
 from pixvault.db import migrate as migrations
 from pixvault.domain.errors import PixvaultError
 from pixvault.domain.ids import parse_uuid
+from pixvault.imaging.malloc import limit_arenas
 from pixvault.observability import log_config
 from pixvault.services.core import Core, build_core, ensure_schema_current, initialise
 from pixvault.services.gc import GcReport, collect, parse_duration
@@ -86,6 +87,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
 ) -> None:
     """Initialise if needed, then serve HTTP."""
+    limit_arenas()
     settings = Settings()
     _announce(_run(lambda core: initialise(core), init=False))
     uvicorn.run(
