@@ -374,6 +374,12 @@ class Load:
     def rate(self) -> float:
         return len(self.latencies) / self.wall if self.wall else 0.0
 
+    def plus(self, other: Load) -> Load:
+        """Two runs as one: their requests over their summed wall time."""
+        return Load(
+            self.latencies + other.latencies, self.wall + other.wall, self.errors + other.errors
+        )
+
 
 async def run_load(
     count: int,
