@@ -2,6 +2,9 @@
 
 import asyncio
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, Any, TypeVar
@@ -90,15 +93,24 @@ def serve(
     limit_arenas()
     settings = Settings()
     _announce(_run(lambda core: initialise(core), init=False))
-    uvicorn.run(
-        "pixvault.app:served_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        proxy_headers=True,
-        log_config=log_config(),
-    )
+    metrics_dir = None
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Workers share one port: they pool their metrics so any of them can answer /metrics.
+        metrics_dir = tempfile.mkdtemp(prefix="pixvault-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        uvicorn.run(
+            "pixvault.app:served_app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+            proxy_headers=True,
+            log_config=log_config(),
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @app.command()

@@ -1,5 +1,9 @@
-"""Prometheus metrics, exposed at `/metrics`. Each process keeps its own counters; scrape every
-process (or run one worker per process) when scaling out."""
+"""Prometheus metrics, exposed at `/metrics`.
+
+Separate `pixvault serve` processes each expose their own (scrape every one). The workers of
+one `pixvault serve --workers N` share a port, so they write to Prometheus' multiprocess
+directory and any worker's `/metrics` answers for all of them.
+"""
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -21,7 +25,11 @@ RENDER_SECONDS = Histogram(
     ["format"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-RENDER_QUEUE = Gauge("pixvault_render_queue_depth", "Renders running or waiting in this process")
+RENDER_QUEUE = Gauge(
+    "pixvault_render_queue_depth",
+    "Renders running or waiting (summed over the workers of one serve command)",
+    multiprocess_mode="livesum",
+)
 DERIVATIVE_CACHE = Counter(
     "pixvault_derivative_cache_total", "Derivative lookups in the blob store", ["result"]
 )

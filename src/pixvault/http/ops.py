@@ -1,14 +1,15 @@
 """Operations endpoints: liveness, readiness and Prometheus metrics."""
 
+import os
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from sqlalchemy import text
 
 from pixvault import __version__
 from pixvault.domain.errors import PixvaultError
 from pixvault.http.auth import core_of
-from pixvault.metrics import RENDER_QUEUE
 
 router = APIRouter(tags=["ops"])
 
@@ -36,7 +37,10 @@ async def ready(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if healthy else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics of this process")
-async def metrics(request: Request) -> Response:
-    RENDER_QUEUE.set(core_of(request).delivery.pool.depth)
+@router.get("/metrics", summary="Prometheus metrics (of every worker of this serve command)")
+async def metrics() -> Response:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

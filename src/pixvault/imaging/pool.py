@@ -13,6 +13,7 @@ import anyio
 from anyio import CapacityLimiter
 
 from pixvault.domain.errors import Busy
+from pixvault.metrics import RENDER_QUEUE
 
 T = TypeVar("T")
 
@@ -37,8 +38,10 @@ class RenderPool:
                 retry_after=1,
             )
         self._pending += 1
+        RENDER_QUEUE.inc()
         try:
             limiter = self._slow if slow else self._fast
             return await anyio.to_thread.run_sync(work, limiter=limiter)
         finally:
             self._pending -= 1
+            RENDER_QUEUE.dec()
