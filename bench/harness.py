@@ -209,8 +209,6 @@ async def pg_available() -> bool:
 @contextlib.asynccontextmanager
 async def backend(kind: str, label: str, **extra_env: str) -> AsyncIterator[Backend]:
     """A scratch backend, removed afterwards (schema dropped, directory deleted)."""
-    import asyncpg
-
     token = secrets.token_hex(4)
     data_dir = WORK / f"{label}-{kind.replace('+', '-')}-{token}"
     data_dir.mkdir(parents=True)
@@ -219,21 +217,23 @@ async def backend(kind: str, label: str, **extra_env: str) -> AsyncIterator[Back
         moto = _moto()
         extra_env = {**s3_env(moto.endpoint, moto.new_bucket()), **extra_env}
     if schema:
-        conn = await asyncpg.connect(PG_URL)
-        try:
-            await conn.execute(f'CREATE SCHEMA "{schema}"')
-        finally:
-            await conn.close()
+        await _pg(f'CREATE SCHEMA "{schema}"')
     try:
         yield Backend(kind, data_dir, schema, dict(extra_env))
     finally:
         if schema:
-            conn = await asyncpg.connect(PG_URL)
-            try:
-                await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-            finally:
-                await conn.close()
+            await _pg(f'DROP SCHEMA "{schema}" CASCADE')
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+async def _pg(statement: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
 
 
 @contextlib.asynccontextmanager

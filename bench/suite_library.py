@@ -117,7 +117,10 @@ async def explain(core: Core, project: Any, kind: str) -> list[Plan]:
     return plans
 
 
-async def _timed(count: int, one: Callable[[int], Awaitable[None]], cap: float) -> list[float]:
+Probe = Callable[[int], Awaitable[None]]
+
+
+async def _timed(count: int, one: Probe, cap: float) -> list[float]:
     """Sequential latencies, at most `count` requests or `cap` seconds."""
     out: list[float] = []
     deadline = time.perf_counter() + cap
@@ -130,14 +133,29 @@ async def _timed(count: int, one: Callable[[int], Awaitable[None]], cap: float) 
     return out
 
 
+async def _latencies(
+    alias: Probe, first: Probe, deep: Probe, counts: tuple[int, int, int]
+) -> dict[str, list[float]]:
+    """Warm up, then time the three lookups; the same protocol for the limit and for HTTP."""
+    for i in range(20):
+        await alias(i)
+        await first(i)
+    n_alias, n_page, n_deep = counts
+    return {
+        "alias": await _timed(n_alias, alias, 60),
+        "first": await _timed(n_page, first, 60),
+        "deep": await _timed(n_deep, deep, 40),
+    }
+
+
 async def run(kind: str, report: Report, *, quick: bool, processes: int = 1) -> None:
     """Latency is per request, so one server process is the configuration that matters."""
     assert processes == 1, "the library suite runs one server process"
     rows = 20_000 if quick else ROWS
     deep = DEEP_OFFSET * rows // ROWS
-    n_alias, n_page, n_deep = (100, 100, 30) if quick else (500, 500, 150)
+    counts = (100, 100, 30) if quick else (500, 500, 150)
     rng = random.Random(7)
-    aliases = [f"@img-{rng.randrange(0, rows, 10)}" for _ in range(n_alias)]
+    aliases = [f"@img-{rng.randrange(0, rows, 10)}" for _ in range(counts[0])]
     async with backend(kind, "library") as be:
         async with core_for(be) as (core, key, project):
             seconds = await seed(core, project, rows)
@@ -152,14 +170,7 @@ async def run(kind: str, report: Report, *, quick: bool, processes: int = 1) -> 
             async def in_deep(_: int) -> None:
                 await core.library.list(project, limit=20, offset=deep)  # type: ignore[arg-type]
 
-            for i in range(20):
-                await in_alias(i)
-                await in_first(i)
-            limits = {
-                "alias": await _timed(n_alias, in_alias, 60),
-                "first": await _timed(n_page, in_first, 60),
-                "deep": await _timed(n_deep, in_deep, 40),
-            }
+            limits = await _latencies(in_alias, in_first, in_deep, counts)
 
         with Server(be, "library") as server:
             async with Client(server.base, 1, key) as client:
@@ -176,14 +187,7 @@ async def run(kind: str, report: Report, *, quick: bool, processes: int = 1) -> 
                 async def h_deep(_: int) -> None:
                     await get(f"/api/v1/images?limit=20&offset={deep}")
 
-                for i in range(20):
-                    await h_alias(i)
-                    await h_first(i)
-                measured = {
-                    "alias": await _timed(n_alias, h_alias, 60),
-                    "first": await _timed(n_page, h_first, 60),
-                    "deep": await _timed(n_deep, h_deep, 40),
-                }
+                measured = await _latencies(h_alias, h_first, h_deep, counts)
 
     report.notes.append(
         f"library/{kind}: seeded {rows:,} rows in {seconds:.1f} s "

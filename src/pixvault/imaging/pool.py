@@ -26,11 +26,6 @@ class RenderPool:
         self._slow = CapacityLimiter(slow_lanes)
         self._pending = 0
 
-    @property
-    def depth(self) -> int:
-        """Renders running or waiting in this process."""
-        return self._pending
-
     async def run(self, work: Callable[[], T], *, slow: bool = False) -> T:
         if self._pending >= self.workers + self.queue:
             raise Busy(

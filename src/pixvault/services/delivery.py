@@ -195,20 +195,21 @@ class DeliveryService:
         self, key: str, image: Image, spec: Transform, focal: tuple[float, float] | None
     ) -> bytes:
         data = None if self._memory is None else self._memory.get(key)
+        hit = data is not None
         if data is None:
             try:
                 data = await self.blobs.get(key)
+                hit = True
             except BlobMissing:
-                self.misses += 1
-                DERIVATIVE_CACHE.labels("miss").inc()
                 data = await self._once(
                     key, lambda: self._render_and_store(key, image, spec, focal)
                 )
-                self._remember(key, data)
-                return data
             self._remember(key, data)
-        self.hits += 1
-        DERIVATIVE_CACHE.labels("hit").inc()
+        if hit:
+            self.hits += 1
+        else:
+            self.misses += 1
+        DERIVATIVE_CACHE.labels("hit" if hit else "miss").inc()
         return data
 
     def _remember(self, key: str, data: bytes) -> None:
