@@ -35,7 +35,7 @@ from bench.harness import (
 )
 from pixvault.app import create_app
 from pixvault.domain.transform import parse_transform
-from pixvault.imaging.render import render
+from pixvault.imaging.render import JPEG_OPTIONS, WEBP_OPTIONS, render
 from pixvault.services.core import Core
 
 COLD_TARGET = 0.90
@@ -44,26 +44,31 @@ MEMORY_TARGET_MB = 300
 BIG_SIZE = (8660, 5773)
 MAX_UPLOAD = "100000000"
 
-# name -> (query string, raw pyvips equivalent)
+# name -> (query string, raw pyvips equivalent). The limit encodes with pixvault's own encoder
+# settings (JPEG_OPTIONS, WEBP_OPTIONS), so both sides produce the same bytes.
 VARIANTS: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
     "800x600 inside, jpeg": (
         "w=800&h=600&format=jpeg",
-        lambda d: pyvips.Image.thumbnail_buffer(d, 800, height=600).jpegsave_buffer(Q=80),
+        lambda d: pyvips.Image.thumbnail_buffer(d, 800, height=600).jpegsave_buffer(
+            Q=80, **JPEG_OPTIONS
+        ),
     ),
     "800x600 inside, webp": (
         "w=800&h=600&format=webp",
-        lambda d: pyvips.Image.thumbnail_buffer(d, 800, height=600).webpsave_buffer(Q=80, effort=4),
+        lambda d: pyvips.Image.thumbnail_buffer(d, 800, height=600).webpsave_buffer(
+            Q=80, **WEBP_OPTIONS
+        ),
     ),
     "300x300 crop, jpeg": (
         "w=300&h=300&crop=true&format=jpeg",
         lambda d: pyvips.Image.thumbnail_buffer(d, 300, height=300, crop="centre").jpegsave_buffer(
-            Q=80
+            Q=80, **JPEG_OPTIONS
         ),
     ),
     "300x300 crop, webp": (
         "w=300&h=300&crop=true&format=webp",
         lambda d: pyvips.Image.thumbnail_buffer(d, 300, height=300, crop="centre").webpsave_buffer(
-            Q=80, effort=4
+            Q=80, **WEBP_OPTIONS
         ),
     ),
 }

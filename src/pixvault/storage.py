@@ -4,18 +4,27 @@ Every backend error other than "not found" becomes `StorageUnavailable` (503), s
 learns the store is down rather than seeing a generic 500.
 """
 
+import contextlib
+import os
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlparse
 
+import anyio
 import obstore
 from obstore.exceptions import NotFoundError
 from obstore.store import LocalStore, MemoryStore, ObjectStore, S3Store, from_url
 
 from pixvault.domain.errors import StorageUnavailable
+
+# Local writes up to this size run inline: a derivative lands in the page cache in ~50 µs,
+# less than handing it to another thread. Bigger objects (originals) go to a thread so the
+# event loop never stalls on them.
+_INLINE_WRITE_MAX = 1 << 20
 
 
 class BlobMissing(LookupError):
@@ -51,16 +60,21 @@ def open_store(url: str, **options: Any) -> ObjectStore:
 class BlobStore:
     def __init__(self, store: ObjectStore):
         self._store = store
-        # Cached hits read small files on every request: a page-cached local file read inline
+        # A local directory is read and written with plain file calls: a page-cached read
         # costs ~11 µs of CPU, obstore's sync get ~65 µs, its async get four times that in
-        # thread hand-offs. obstore writes through a temporary file and a rename, so a plain
-        # read never sees a partial object.
+        # thread hand-offs; a plain write+rename ~50 µs against obstore's async put ~500 µs.
+        # The on-disk layout is obstore's, so listing and deleting still go through it.
         self._local_root = f"{store.prefix}/" if isinstance(store, LocalStore) else None
         self._inline_reads = isinstance(store, MemoryStore)
 
     async def put(self, key: str, data: bytes) -> None:
         try:
-            await obstore.put_async(self._store, key, data)
+            if self._local_root is None:
+                await obstore.put_async(self._store, key, data)
+            elif len(data) <= _INLINE_WRITE_MAX:
+                _write_file(self._local_root + key, data)
+            else:
+                await anyio.to_thread.run_sync(_write_file, self._local_root + key, data)
         except Exception as exc:
             raise _unavailable("write", key, exc) from exc
 
@@ -131,6 +145,29 @@ class BlobStore:
             )
         except Exception as exc:
             raise _unavailable("sign", key, exc) from exc
+
+
+def _write_file(path: str, data: bytes) -> None:
+    """Write through a temporary file and a rename, as obstore does, so a reader never sees a
+    partial object; obstore's listing skips the `NAME#DIGITS` temporary names."""
+    temporary = f"{path}#{secrets.randbelow(10**12)}"
+    try:
+        with _create(temporary) as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def _create(path: str) -> BinaryIO:
+    """A new file, creating its directory on first use (one syscall when it exists)."""
+    try:
+        return open(path, "xb")
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return open(path, "xb")
 
 
 def _unavailable(action: str, key: str, exc: Exception) -> StorageUnavailable:

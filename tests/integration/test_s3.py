@@ -79,6 +79,35 @@ async def test_unreadable_local_object_is_storage_unavailable(tmp_path: Path) ->
         await store.get("p/dir-not-file")
 
 
+async def test_big_object_round_trips(store: BlobStore) -> None:
+    """Past the inline limit a local write moves to a thread; the bytes must be identical."""
+    data = bytes(range(256)) * (5 * 4096 + 7)
+    await store.put("p/originals/big", data)
+    assert await store.get("p/originals/big") == data
+
+
+async def test_local_writes_leave_only_the_objects(tmp_path: Path) -> None:
+    store = BlobStore(open_store(f"file://{tmp_path / 'blobs'}"))
+    await store.put("p/derived/i/small", b"x" * 100)
+    await store.put("p/derived/i/big", b"y" * (3 << 20))
+    await store.put("p/derived/i/small", b"z")
+    on_disk = sorted(p.name for p in (tmp_path / "blobs" / "p" / "derived" / "i").iterdir())
+    assert on_disk == ["big", "small"]
+    assert await store.get("p/derived/i/small") == b"z"
+
+
+async def test_unwritable_local_key_is_storage_unavailable(tmp_path: Path) -> None:
+    store = BlobStore(open_store(f"file://{tmp_path / 'blobs'}"))
+    await store.put("p/file", b"x")
+    await store.put("p/dir/child", b"y")
+    with pytest.raises(StorageUnavailable):
+        await store.put("p/file/child", b"y")
+    with pytest.raises(StorageUnavailable):
+        await store.put("p/dir", b"z")  # written, then the rename over a directory fails
+    assert await store.get("p/file") == b"x"
+    assert sorted(p.name for p in (tmp_path / "blobs" / "p").iterdir()) == ["dir", "file"]
+
+
 async def test_presign_only_on_s3(store: BlobStore, request: pytest.FixtureRequest) -> None:
     await store.put("signed", b"payload")
     url = await store.presign_get("signed", 60)
