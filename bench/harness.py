@@ -171,6 +171,10 @@ class Backend:
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
+    def blobs_are_local(self) -> bool:
+        return not self.kind.endswith("+s3")
+
+    @property
     def database_url(self) -> str | None:
         return PG_URL if self.kind.startswith("postgres") else None
 

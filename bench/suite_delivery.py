@@ -159,10 +159,21 @@ class _Cpu:
 
 
 async def cold_renders(
-    client: Client, servers: Servers, photo: bytes, rounds: list[list[str]], label: str, add: Any
+    client: Client,
+    servers: Servers,
+    photo: bytes,
+    rounds: list[list[str]],
+    label: str,
+    add: Any,
+    *,
+    targeted: bool,
 ) -> dict[str, tuple[_Cpu, _Cpu]]:
     """Every GET names a new derivative, so each one renders. Server and raw limit take turns
-    per variant and round, so the machine's drift hits figure and limit alike."""
+    per variant and round, so the machine's drift hits figure and limit alike.
+
+    `targeted` is False on S3, where each render also makes three object-store round trips
+    (look for the derivative, fetch the source, store the result) that the limit does not:
+    those figures are reported beside the target, not judged by it."""
     totals = {name: (_Cpu(), _Cpu()) for name in VARIANTS}
     errors = 0
     for ids in rounds:
@@ -202,8 +213,8 @@ async def cold_renders(
             f"{1 / per_server:.1f}/cpu-s",
             f"{1 / per_raw:.1f}/cpu-s",
             ratio,
-            f"ratio >= {COLD_TARGET:.2f}",
-            ratio >= COLD_TARGET and errors == 0,
+            f"ratio >= {COLD_TARGET:.2f}" if targeted else "- (S3 round trips)",
+            (ratio >= COLD_TARGET and errors == 0) if targeted else None,
         )
     )
     return totals
@@ -235,7 +246,10 @@ async def cached_hits(
 
 
 async def run(kind: str, report: Report, *, quick: bool, processes: int = 1) -> None:
-    copies, rounds = (4, 1) if quick else (12, 3)
+    # Cold renders: `copies` new images per round, every variant of each rendered once per
+    # round: 64 renders per variant, enough to steady the ratio on a shared machine.
+    copies, rounds = (4, 1) if quick else (16, 4)
+    hit_rounds = 1 if quick else 3
     n_cached, n_original = (600, 200) if quick else (3000, 1000)
     label = config_label(kind, processes)
     photo = PHOTO.read_bytes()
@@ -253,7 +267,9 @@ async def run(kind: str, report: Report, *, quick: bool, processes: int = 1) -> 
                     for query, _work in VARIANTS.values():
                         await client.get(f"/default/default/img/{warm}?{query}&q={quality}")
                 per_round = [ids[r * copies : (r + 1) * copies] for r in range(rounds)]
-                totals = await cold_renders(client, servers, photo, per_round, label, add)
+                totals = await cold_renders(
+                    client, servers, photo, per_round, label, add, targeted=be.blobs_are_local
+                )
 
                 own_total = 0.0
                 for name, (query, _work) in VARIANTS.items():
@@ -284,7 +300,7 @@ async def run(kind: str, report: Report, *, quick: bool, processes: int = 1) -> 
                     ("original by id", ids[0], n_original, False),
                 ):
                     per_cpu, latencies, wall, body, errors = await cached_hits(
-                        client, servers, f"/default/default/img/{path}", count, rounds
+                        client, servers, f"/default/default/img/{path}", count, hit_rounds
                     )
                     limit, ratio, ok, target_text = "-", None, None, "-"
                     if target:
@@ -298,7 +314,7 @@ async def run(kind: str, report: Report, *, quick: bool, processes: int = 1) -> 
                         Figure(
                             "delivery",
                             label,
-                            f"{what} ({body / 1000:.0f} KB), 8 conns, {rounds} rounds of "
+                            f"{what} ({body / 1000:.0f} KB), 8 conns, {hit_rounds} rounds of "
                             f"{count}, median: {wall:.0f} req/s wall, "
                             f"p99 {ms(pct(latencies, 99))}",
                             f"{per_cpu:.0f} req/server-cpu-s",
