@@ -7,6 +7,7 @@ import uuid
 import pytest
 import pyvips
 
+from pixvault.domain.errors import InvalidInput
 from pixvault.domain.policy import signature
 from pixvault.services.blobkeys import derivative_prefix
 from tests.helpers import blob_keys, jpeg, uploaded
@@ -321,6 +322,13 @@ async def test_invalid_settings_are_refused(client, core):
     ):
         response = await client.put(url, json={"settings": settings})
         assert response.status_code == 400, settings
+    assert (await core.projects.get(project.id)).settings == {}
+
+
+async def test_the_core_refuses_invalid_settings_from_any_caller(core):
+    project = await core.projects.by_path("default/default")
+    with pytest.raises(InvalidInput, match="preset 'big'"):
+        await core.projects.update_settings(project.id, {"presets": {"big": "w=9000"}})
     assert (await core.projects.get(project.id)).settings == {}
 
 

@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from pixvault.domain.errors import InvalidInput
 from pixvault.domain.ids import parse_uuid
 from pixvault.domain.models import ApiKey, IssuedKey, Principal, Project
-from pixvault.domain.policy import validate_settings
 from pixvault.http.auth import core_of, principal, require_master
 from pixvault.http.errors import enveloped_route
 from pixvault.http.native import iso, ok, render_error
@@ -89,9 +88,7 @@ class SettingsIn(BaseModel):
 async def put_settings(
     request: Request, _: Master, project_id: str, body: SettingsIn
 ) -> JSONResponse:
-    core = core_of(request)
-    validate_settings(body.settings, core.delivery.limits)
-    project = await core.projects.update_settings(
+    project = await core_of(request).projects.update_settings(
         parse_uuid(project_id, param="projectId"), body.settings
     )
     return ok(project_json(project))

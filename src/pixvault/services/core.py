@@ -40,17 +40,17 @@ class Core:
 def build_core(settings: Settings) -> Core:
     db = Database(settings.resolved_database_url(), schema=settings.database_schema)
     blobs = BlobStore(open_store(settings.resolved_storage_url(), **settings.storage_options()))
-    projects = ProjectService(db, lookup_cache_seconds=settings.lookup_cache_seconds)
+    limits = Limits(
+        max_side=settings.max_output_side,
+        max_area=settings.max_output_area,
+        max_source_pixels=settings.max_source_pixels,
+    )
+    projects = ProjectService(db, limits=limits, lookup_cache_seconds=settings.lookup_cache_seconds)
     library = LibraryService(
         db,
         blobs,
         max_source_pixels=settings.max_source_pixels,
         lookup_cache_seconds=settings.lookup_cache_seconds,
-    )
-    limits = Limits(
-        max_side=settings.max_output_side,
-        max_area=settings.max_output_area,
-        max_source_pixels=settings.max_source_pixels,
     )
     delivery = DeliveryService(
         blobs,

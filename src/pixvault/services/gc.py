@@ -18,7 +18,7 @@ from pixvault.db.rows import now as utc_now
 from pixvault.db.tables import images
 from pixvault.domain.errors import InvalidInput, NotFound
 from pixvault.domain.models import Project
-from pixvault.services.blobkeys import derivative_prefix
+from pixvault.services.blobkeys import BlobKind, derivative_prefix, parse_key
 from pixvault.services.core import Core
 from pixvault.storage import BlobInfo
 
@@ -49,7 +49,7 @@ class GcReport:
 @dataclass(frozen=True)
 class _Candidate:
     info: BlobInfo
-    kind: str  # "original" | "derived"
+    kind: BlobKind
     project_id: uuid.UUID
     image_id: uuid.UUID
 
@@ -131,16 +131,9 @@ async def _remove_orphans(core: Core, cutoff: datetime, report: GcReport) -> Non
 
 
 def _classify(info: BlobInfo) -> _Candidate | None:
-    """Parse the key layout of `blobkeys`; anything else is not ours to remove."""
-    parts = info.key.split("/")
-    try:
-        if len(parts) == 3 and parts[1] == "originals":
-            return _Candidate(info, "original", uuid.UUID(parts[0]), uuid.UUID(parts[2]))
-        if len(parts) == 4 and parts[1] == "derived":
-            return _Candidate(info, "derived", uuid.UUID(parts[0]), uuid.UUID(parts[2]))
-    except ValueError:
-        return None
-    return None
+    """Keys outside the layout of `blobkeys` are not ours to remove."""
+    parsed = parse_key(info.key)
+    return None if parsed is None else _Candidate(info, *parsed)
 
 
 async def _unreferenced(core: Core, chunk: list[_Candidate]) -> list[BlobInfo]:

@@ -13,6 +13,8 @@ from pixvault.db.tables import organizations, projects
 from pixvault.domain.errors import Conflict, InvalidInput, NotFound
 from pixvault.domain.ids import new_id
 from pixvault.domain.models import Project
+from pixvault.domain.policy import validate_settings
+from pixvault.domain.transform import Limits
 from pixvault.services.lookup import LookupCache
 
 RESERVED_ORG_SLUGS = frozenset(
@@ -50,8 +52,9 @@ def split_path(path: str) -> tuple[str, str]:
 
 
 class ProjectService:
-    def __init__(self, db: Database, *, lookup_cache_seconds: float = 0):
+    def __init__(self, db: Database, *, limits: Limits = Limits(), lookup_cache_seconds: float = 0):
         self.db = db
+        self.limits = limits  # presets in a project's settings must parse under these
         # Every public URL names its project by slugs.
         self.hot: LookupCache[tuple[str, str], Project | None] = LookupCache(
             lookup_cache_seconds, maxsize=1024
@@ -130,7 +133,8 @@ class ProjectService:
             return await self.by_path(f"{org_slug}/{slug}"), False
 
     async def update_settings(self, project_id: uuid.UUID, settings: dict[str, object]) -> Project:
-        """Replace the project's settings document (validated by the caller's policy rules)."""
+        """Replace the project's settings document, refusing one its delivery would reject."""
+        validate_settings(settings, self.limits)
         async with self.db.write() as conn:
             result = await conn.execute(
                 update(projects).where(projects.c.id == project_id).values(settings=settings)
