@@ -35,7 +35,10 @@ async def _serve(request: Request, org: str, project: str, ref: str) -> Response
     found = await core.projects.find_for_delivery(org, project)
     if found is None:
         raise NotFound(f"Project {org}/{project} not found", code="PROJECT_NOT_FOUND")
-    spec = core.delivery.transform_for(found, request.url.path, request.query_params.multi_items())
+    # The signed path is the decoded request path, as Starlette's `request.url.path` gives it
+    # (building that URL object cost ~10 µs per hit).
+    path = request.scope["path"]
+    spec = core.delivery.transform_for(found, path, request.query_params.multi_items())
     if not ref.startswith("@"):
         parse_uuid(ref, param="imageId")
     image = await core.library.find_for_delivery(found, ref)

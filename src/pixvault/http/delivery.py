@@ -1,6 +1,8 @@
 """HTTP side of delivery, shared by every public URL: conditional requests, ranges, headers."""
 
+from datetime import datetime
 from email.utils import format_datetime
+from functools import lru_cache
 
 from fastapi import Request, Response
 
@@ -13,7 +15,7 @@ def _headers(delivery: Delivery) -> dict[str, str]:
     headers = {
         "ETag": delivery.etag,
         "Cache-Control": delivery.cache_control,
-        "Last-Modified": format_datetime(delivery.last_modified, usegmt=True),
+        "Last-Modified": _http_date(delivery.last_modified),
         "X-Image-Id": str(delivery.image_id),
         "X-Content-Type-Options": "nosniff",
     }
@@ -22,6 +24,11 @@ def _headers(delivery: Delivery) -> dict[str, str]:
     if not delivery.rendered:
         headers["Accept-Ranges"] = "bytes"
     return headers
+
+
+@lru_cache(maxsize=4096)
+def _http_date(moment: datetime) -> str:
+    return format_datetime(moment, usegmt=True)
 
 
 def _not_modified(request: Request, etag: str) -> bool:

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import parse_qsl
 
 from cachetools import LRUCache
@@ -36,6 +37,7 @@ from pixvault.services.blobkeys import derivative_key
 from pixvault.storage import BlobMissing, BlobStore
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+_CACHE_HIT, _CACHE_MISS = DERIVATIVE_CACHE.labels("hit"), DERIVATIVE_CACHE.labels("miss")
 _CONTROL = frozenset({"s", "preset"})
 
 
@@ -209,7 +211,7 @@ class DeliveryService:
             self.hits += 1
         else:
             self.misses += 1
-        DERIVATIVE_CACHE.labels("hit" if hit else "miss").inc()
+        (_CACHE_HIT if hit else _CACHE_MISS).inc()
         return data
 
     def _remember(self, key: str, data: bytes) -> None:
@@ -259,6 +261,7 @@ def _is_original(spec: Transform, source_format: str | None) -> bool:
     return spec.format is None or spec.format == source_format
 
 
+@lru_cache(maxsize=4096)
 def _digest(content_hash: str, focal: tuple[float, float] | None, canonical: str) -> str:
     focal_text = "-" if focal is None else f"{focal[0]:.4f},{focal[1]:.4f}"
     material = f"v1|{content_hash}|{focal_text}|{canonical}"

@@ -26,11 +26,13 @@ class LookupCache(Generic[K, V]):
         """The memo for `key`, else `load()`; None and exceptions are never memoised."""
         if self._entries is None:
             return await load()
-        value = self._entries.get(key)
-        if value is None:
-            value = await load()
-            if value is not None:
-                self._entries[key] = value
+        try:
+            return self._entries[key]  # one probe: TTLCache.get would check the key twice
+        except KeyError:
+            pass
+        value = await load()
+        if value is not None:
+            self._entries[key] = value
         return value
 
     def clears(self, other: "LookupCache") -> None:
