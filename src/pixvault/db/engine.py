@@ -35,14 +35,13 @@ class Database:
             # of three (a ping on a connection not yet switched to autocommit runs inside a
             # transaction). 0.65 -> 0.39 ms of CPU per public lookup, measured. Under READ
             # COMMITTED each statement takes its own snapshot anyway.
-            self._read_engine = create_async_engine(
+            self._reader = create_async_engine(
                 url,
                 pool_size=pool_size,
                 max_overflow=half,
                 isolation_level="AUTOCOMMIT",
                 **options,
             )
-            self._reader = self._read_engine
         self._writer = self.engine.execution_options(pixvault_write=True)
 
     @asynccontextmanager
@@ -58,7 +57,7 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
         if not self.is_sqlite:
-            await self._read_engine.dispose()
+            await self._reader.dispose()
 
 
 def _ensure_sqlite_dir(url: str) -> None:
