@@ -41,7 +41,9 @@ DEEP_OFFSET = 90_000
 
 async def seed(core: Core, project: Any, rows: int) -> float:
     """Insert `rows` images pointing at one real blob; every 10th gets alias @img-N."""
-    original = await core.library.upload(project, NewUpload(data=PHOTO.read_bytes()))
+    original = await core.library.upload_bytes(
+        project, PHOTO.read_bytes(), NewUpload(), core.native_uploads
+    )
     started = time.perf_counter()
     moment = now()
     base = {

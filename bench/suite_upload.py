@@ -58,7 +58,7 @@ async def run(kind: str, report: Report, *, quick: bool, processes: int = 1) -> 
     async with backend(kind, "upload") as be, core_for(be) as (core, key, project):
 
         async def direct(_: int) -> None:
-            await core.library.upload(project, NewUpload(data=data))  # type: ignore[arg-type]
+            await core.library.upload_bytes(project, data, NewUpload(), core.native_uploads)
 
         with Servers(be, "upload", processes) as server:
             async with Client(server.bases, CONCURRENCY, key) as client:

@@ -3,13 +3,24 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from starlette.exceptions import HTTPException
 
 from pixvault import __version__
 from pixvault.config import Settings
-from pixvault.http import admin, cdn, native, ops
+from pixvault.http import ops
+from pixvault.http.common.errors import Render, from_http_exception
+from pixvault.http.native import admin, cdn, flows, images
+from pixvault.http.native.errors import render_error as native_error
 from pixvault.observability import RequestContext
 from pixvault.services.core import Core, build_core, ensure_schema_current, initialise
+
+# The routes, in the order they are matched. Public delivery is the hot path: matched first,
+# ahead of even /docs. No API path has `img` as its third segment and `api` is a reserved
+# organisation slug, so it never shadows another route.
+ROUTERS = (images.router, flows.router, admin.router, ops.router)
+# The envelope of a request no route answers (unknown path or method), by path prefix.
+UNMATCHED: tuple[tuple[str, Render], ...] = (("/", native_error),)
 
 
 def create_app(
@@ -48,16 +59,19 @@ def create_app(
     )
     if core is not None:
         app.state.core = core
-    # Public delivery is the hot path: matched first, ahead of even /docs. No API path has
-    # `img` as its third segment and `api` is a reserved organisation slug, so it never
-    # shadows another route.
     app.router.routes.insert(0, cdn.route)
-    app.include_router(native.router)
-    app.include_router(admin.router)
-    app.include_router(ops.router)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_exception_handler(HTTPException, _unmatched)
     app.add_middleware(RequestContext)
-
     return app
+
+
+async def _unmatched(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    path = request.url.path
+    render = next(render for prefix, render in UNMATCHED if path.startswith(prefix))
+    return render(from_http_exception(exc, request))
 
 
 def served_app() -> FastAPI:

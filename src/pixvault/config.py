@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     storage_url: str | None = None
     public_url: str | None = None
     max_upload_bytes: int = Field(5 * 1024 * 1024, gt=0)
+    # Where uploads past 1 MB are spooled while they stream in (the system's temp dir if unset).
+    upload_spool_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -7,6 +7,7 @@ learns the store is down rather than seeing a generic 500.
 import contextlib
 import os
 import secrets
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from pixvault.domain.errors import StorageUnavailable
 # less than handing it to another thread. Bigger objects (originals) go to a thread so the
 # event loop never stalls on them.
 _INLINE_WRITE_MAX = 1 << 20
+_PART_BYTES = 5 * 1024 * 1024  # S3's smallest multipart part
 
 
 class BlobMissing(LookupError):
@@ -75,6 +77,19 @@ class BlobStore:
                 _write_file(self._local_root + key, data)
             else:
                 await anyio.to_thread.run_sync(_write_file, self._local_root + key, data)
+        except Exception as exc:
+            raise _unavailable("write", key, exc) from exc
+
+    async def put_file(self, key: str, path: str) -> None:
+        """Store a file's bytes without loading them: copied in a thread on a local
+        directory, a multipart upload of 5 MB parts (two in flight) on S3."""
+        try:
+            if self._local_root is not None:
+                await anyio.to_thread.run_sync(_copy_file, path, self._local_root + key)
+            else:
+                await obstore.put_async(
+                    self._store, key, Path(path), chunk_size=_PART_BYTES, max_concurrency=2
+                )
         except Exception as exc:
             raise _unavailable("write", key, exc) from exc
 
@@ -134,6 +149,10 @@ class BlobStore:
             await self.delete(key)
         return len(keys)
 
+    @property
+    def can_presign(self) -> bool:
+        return isinstance(self._store, S3Store)
+
     async def presign_get(self, key: str, expires_seconds: int) -> str | None:
         """A time-limited GET URL straight to the object store, so a client or CDN can
         fetch bytes without this process; None when the store cannot sign (local, memory)."""
@@ -154,6 +173,19 @@ def _write_file(path: str, data: bytes) -> None:
     try:
         with _create(temporary) as file:
             file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def _copy_file(source: str, path: str) -> None:
+    """`_write_file` for a file on disk: copied through a temporary name and a rename."""
+    temporary = f"{path}#{secrets.randbelow(10**12)}"
+    try:
+        with open(source, "rb") as src, _create(temporary) as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

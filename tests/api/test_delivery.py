@@ -322,14 +322,14 @@ async def test_invalid_settings_are_refused(client, core):
     ):
         response = await client.put(url, json={"settings": settings})
         assert response.status_code == 400, settings
-    assert (await core.projects.get(project.id)).settings == {}
+    assert (await core.projects.get(project.id)).settings.as_document() == {}
 
 
 async def test_the_core_refuses_invalid_settings_from_any_caller(core):
     project = await core.projects.by_path("default/default")
     with pytest.raises(InvalidInput, match="preset 'big'"):
         await core.projects.update_settings(project.id, {"presets": {"big": "w=9000"}})
-    assert (await core.projects.get(project.id)).settings == {}
+    assert (await core.projects.get(project.id)).settings.as_document() == {}
 
 
 @pytest.mark.parametrize("settings_overrides", [{"render_workers": 1, "render_queue": 0}])

@@ -62,7 +62,7 @@ async def test_a_key_expiring_while_memoised_is_refused(client, core, project):
 
 async def test_settings_changes_reach_authenticated_callers_at_once(core, project):
     issued = await core.keys.issue("secret", project.id)
-    assert (await core.keys.authenticate(issued.secret)).project.settings == {}
+    assert (await core.keys.authenticate(issued.secret)).project.settings.as_document() == {}
     await core.projects.update_settings(project.id, {"presetsOnly": True})
     who = await core.keys.authenticate(issued.secret)
-    assert who.project.settings == {"presetsOnly": True}
+    assert who.project.settings.as_document() == {"presetsOnly": True}

@@ -14,6 +14,7 @@ from pixvault.db.rows import now
 from pixvault.db.tables import images
 from pixvault.domain.ids import new_id
 from pixvault.domain.models import Image, Project
+from pixvault.domain.paging import ImageFilter
 from pixvault.services.blobkeys import original_key
 from pixvault.services.core import build_core, initialise
 from tests.helpers import jpeg
@@ -47,7 +48,7 @@ async def test_upgrade_from_the_first_schema_keeps_data(settings):
         assert again.sha256 == hashlib.sha256(data).hexdigest()
         assert await core.blobs.get(again.storage_key) == data
         assert (await core.library.list(project)).total == 1
-        assert (await core.library.list(project, include_deleted=True)).total == 2
+        assert (await core.library.list(project, ImageFilter(include_deleted=True))).total == 2
     finally:
         await core.close()
 

@@ -10,6 +10,7 @@ import pyvips
 from pixvault.app import create_app
 from pixvault.config import Settings
 from pixvault.domain.errors import StorageUnavailable
+from pixvault.http.native.errors import TABLE
 from pixvault.services.core import Core, build_core, initialise
 from pixvault.storage import BlobMissing, BlobStore, open_store
 from tests.conftest import make_settings
@@ -130,7 +131,7 @@ async def test_closed_port_is_storage_unavailable() -> None:
     ):
         with pytest.raises(StorageUnavailable) as caught:
             await call()
-        assert caught.value.status == 503
+        assert TABLE.lookup(caught.value)[0] == 503
 
 
 async def test_store_that_goes_away_is_storage_unavailable() -> None:
@@ -223,11 +224,16 @@ async def test_standard_aws_variables_are_the_fallback(
     assert moto_server.keys(s3_bucket) == ["env/k"]
 
 
+@pytest.fixture
+def redirect_mode(settings_overrides: dict[str, object]) -> None:
+    settings_overrides["delivery_mode"] = "redirect"
+
+
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.usefixtures("redirect_mode")
 async def test_redirect_mode_answers_302_to_a_presigned_url(
     api: httpx.AsyncClient, core, moto_server: MotoServer, s3_bucket: str
 ) -> None:
-    core.settings.delivery_mode = "redirect"
     data = jpeg(120, 90)
     image = await uploaded(api, data)
     cdn = f"/default/default/img/{image['id']}"

@@ -5,6 +5,7 @@ import pyvips
 
 from pixvault.domain.errors import InvalidInput, UnsupportedType
 from pixvault.domain.transform import Limits, Transform, parse_transform
+from pixvault.http.native.errors import TABLE
 from pixvault.imaging import render as render_module
 from pixvault.imaging.render import render
 
@@ -211,7 +212,7 @@ def test_source_too_large_is_refused_before_decoding(monkeypatch, landscape_png:
             focal=None,
             limits=Limits(max_source_pixels=400 * 200 - 1),
         )
-    assert info.value.code == "SOURCE_TOO_LARGE"
+    assert TABLE.lookup(info.value)[1] == "SOURCE_TOO_LARGE"
 
 
 def test_animation_frames_count_towards_source_limit() -> None:
@@ -223,7 +224,7 @@ def test_animation_frames_count_towards_source_limit() -> None:
             focal=None,
             limits=Limits(max_source_pixels=80 * 40 * 3),
         )
-    assert info.value.code == "SOURCE_TOO_LARGE"
+    assert TABLE.lookup(info.value)[1] == "SOURCE_TOO_LARGE"
 
 
 def test_output_over_area_limit_is_refused(landscape_png: bytes) -> None:
@@ -235,7 +236,7 @@ def test_output_over_area_limit_is_refused(landscape_png: bytes) -> None:
             focal=None,
             limits=Limits(max_area=10_000),
         )
-    assert info.value.code == "OUTPUT_TOO_LARGE"
+    assert TABLE.lookup(info.value)[1] == "OUTPUT_TOO_LARGE"
 
 
 def test_garbage_is_unsupported() -> None:

@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from pixvault.domain.errors import InvalidInput
 from pixvault.domain.transform import Limits, Transform, negotiate_format, parse_transform
+from pixvault.http.native.errors import TABLE
 
 
 def parse(query: str, limits: Limits = Limits()) -> Transform:
@@ -16,7 +17,7 @@ def rejects(query: str, param: str, limits: Limits = Limits()) -> InvalidInput:
     with pytest.raises(InvalidInput) as info:
         parse(query, limits)
     assert info.value.param == param
-    assert info.value.status == 400
+    assert TABLE.lookup(info.value)[0] == 400
     return info.value
 
 

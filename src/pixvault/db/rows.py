@@ -7,6 +7,7 @@ from sqlalchemy import Label, Row
 
 from pixvault.db.tables import organizations, projects
 from pixvault.domain.models import ApiKey, FocalPoint, Image, Project
+from pixvault.domain.policy import ProjectSettings
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -42,7 +43,7 @@ def to_project(row: Row[Any], prefix: str = "") -> Project:
         org_slug=m[prefix + "org_slug"],
         slug=m[prefix + "slug"],
         name=m[prefix + "name"],
-        settings=m[prefix + "settings"] or {},
+        settings=ProjectSettings.model_validate(m[prefix + "settings"] or {}),
         created_at=utc(m[prefix + "created_at"]),
     )
 
@@ -69,6 +70,10 @@ def to_image(row: Row[Any]) -> Image:
         is_public=m["is_public"],
         views=m["views"],
         filename=m["filename"],
+        partition=m["partition"],
+        collection=m["collection"],
+        channel=m["channel"],
+        owner_id=m["owner_id"],
         created_at=utc(m["created_at"]),
         updated_at=utc(m["updated_at"]),
         deleted_at=utc(m["deleted_at"]),

@@ -6,7 +6,7 @@ aliases are computed from a flow's history and can never be assigned.
 
 import re
 
-from pixvault.domain.errors import InvalidInput
+from pixvault.domain.errors import InvalidAlias
 
 TECHNICAL = frozenset({"@last", "@first", "@upload"})
 _GRAMMAR = re.compile(r"@[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -18,13 +18,10 @@ _RULE = (
 def validate_alias(alias: object, *, param: str = "alias") -> str:
     """Return the alias if it may be assigned, else raise ALIAS_FORMAT_CHECK."""
     if not isinstance(alias, str) or not _GRAMMAR.fullmatch(alias):
-        raise InvalidInput(
-            f"Invalid {param} {alias!r}: {_RULE}", code="ALIAS_FORMAT_CHECK", param=param
-        )
+        raise InvalidAlias(f"Invalid {param} {alias!r}: {_RULE}", param=param)
     if alias in TECHNICAL:
-        raise InvalidInput(
+        raise InvalidAlias(
             f"{param} {alias!r} is reserved: {', '.join(sorted(TECHNICAL))} are computed per flow",
-            code="ALIAS_FORMAT_CHECK",
             param=param,
         )
     return alias

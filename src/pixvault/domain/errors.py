@@ -1,79 +1,207 @@
-"""Errors raised by the core.
+"""Errors raised by the core, one type per meaning.
 
-Each carries a stable machine code, an HTTP status and a message a user can act on.
-API surfaces render them into their own envelopes; the core never formats responses.
+Each carries a message a user can act on (built here, once per meaning) and, where it helps,
+the request parameter it concerns. No type knows an HTTP status or a contract's error code:
+every API surface maps types to its own `(status, code)` in a table of its own (see
+`http/*/errors.py`), so one core error looks native to whichever API the client speaks.
+Surfaces look types up along the class hierarchy, so a surface that does not distinguish,
+say, `AliasNotFound` from `NotFound` maps only the parent.
 """
+
+from __future__ import annotations
+
+import uuid
 
 
 class PixvaultError(Exception):
     """Base of every error a client may see."""
 
-    status: int = 400
-    code: str = "VALIDATION_ERROR"
-
-    def __init__(self, message: str, *, code: str | None = None, param: str | None = None):
+    def __init__(self, message: str, *, param: str | None = None):
         super().__init__(message)
         self.message = message
-        if code is not None:
-            self.code = code
         self.param = param
-        self.headers: dict[str, str] = {}
+
+
+# -- the request is wrong ------------------------------------------------------------------
 
 
 class InvalidInput(PixvaultError):
-    status = 400
-    code = "VALIDATION_ERROR"
+    """A parameter or field has a value the core refuses."""
 
 
-class Unauthorized(PixvaultError):
-    status = 401
-    code = "UNAUTHORIZED"
+class InvalidAlias(InvalidInput):
+    """An alias that breaks the alias grammar or names a technical alias."""
 
 
-class Forbidden(PixvaultError):
-    status = 403
-    code = "FORBIDDEN"
+class UnsupportedType(InvalidInput):
+    """The bytes are not of a type this operation accepts (decided from the bytes)."""
 
 
-class NotFound(PixvaultError):
-    status = 404
-    code = "NOT_FOUND"
+class InvalidImage(InvalidInput):
+    """The bytes claim an image type but are truncated or corrupt."""
+
+    def __init__(self, mime: str):
+        super().__init__(
+            f"The file looks like {mime} but is truncated or corrupt; upload a complete image",
+            param="file",
+        )
 
 
-class Conflict(PixvaultError):
-    status = 409
-    code = "CONFLICT"
+class ImageTooLarge(InvalidInput):
+    """An upload's pixel count is over the source limit (read from the header)."""
+
+    def __init__(self, width: int, height: int, limit: int):
+        super().__init__(
+            f"The image is {width}x{height} ({width * height} pixels); "
+            f"at most {limit} pixels are accepted",
+            param="file",
+        )
 
 
-class PayloadTooLarge(PixvaultError):
-    """Too large for the configured limit; the native contract reports it as 400."""
+class SourceTooLarge(InvalidInput):
+    """A stored source has more pixels (all frames) than a render may decode."""
 
-    status = 400
-    code = "FILE_TOO_LARGE"
+    def __init__(self, width: int, height: int, pages: int, limit: int):
+        super().__init__(
+            f"source image has {width * height * pages} pixels "
+            f"({width}x{height}x{pages} frames), over the limit of {limit}"
+        )
 
 
-class UnsupportedType(PixvaultError):
-    status = 400
-    code = "UNSUPPORTED_FILE_TYPE"
+class OutputTooLarge(InvalidInput):
+    """A transform would produce more pixels than the output limits allow."""
+
+    def __init__(self, width: int, height: int, max_side: int, max_area: int):
+        super().__init__(
+            f"the output would be {width}x{height} pixels, over the limits "
+            f"({max_side} per side, {max_area} in area); request a smaller w or h"
+        )
+
+
+class FileTooLarge(PixvaultError):
+    """An upload crossed the size limit of the policy it was sent under."""
+
+    def __init__(self, limit: int):
+        unit = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit} bytes"
+        super().__init__(
+            f"The file exceeds the {unit} upload limit; upload a smaller file", param="file"
+        )
+        self.limit = limit
 
 
 class RangeNotSatisfiable(PixvaultError):
-    status = 416
-    code = "RANGE_NOT_SATISFIABLE"
+    """A byte range outside the body, or more than one range."""
 
-
-class Busy(PixvaultError):
-    """The render queue is full: the client should retry after `retry_after` seconds."""
-
-    status = 429
-    code = "RENDER_QUEUE_FULL"
-
-    def __init__(self, message: str, *, retry_after: int = 1):
+    def __init__(self, message: str, *, size: int):
         super().__init__(message)
+        self.size = size
+
+
+# -- who is asking -------------------------------------------------------------------------
+
+
+class Unauthenticated(PixvaultError):
+    """No credential, or one that is unknown, revoked or expired."""
+
+
+class Forbidden(PixvaultError):
+    """The caller is known but may not do this."""
+
+
+class PresetsOnly(Forbidden):
+    def __init__(self, presets: list[str]):
+        super().__init__(
+            "This project serves named presets only: use ?preset=NAME "
+            f"(available: {', '.join(sorted(presets)) or 'none'})"
+        )
+
+
+class InvalidSignature(Forbidden):
+    def __init__(self) -> None:
+        super().__init__(
+            "This project requires signed transform URLs: add s=SIGNATURE "
+            "(HMAC-SHA256 of PATH?CANONICAL_TRANSFORM, see README)"
+        )
+
+
+class BootstrapClosed(Forbidden):
+    def __init__(self) -> None:
+        super().__init__(
+            "Bootstrap is closed: keys already exist. Create keys with a master key "
+            "(POST /api/v1/admin/keys) or `pixvault keys create`"
+        )
+
+
+# -- what is asked for does not exist ------------------------------------------------------
+
+
+class NotFound(PixvaultError):
+    """Something named by the request does not exist (or belongs to another tenant)."""
+
+
+class ImageNotFound(NotFound):
+    def __init__(self, ref: str | uuid.UUID):
+        super().__init__(f"Image {ref} not found in this project")
+
+
+class AliasNotFound(NotFound):
+    def __init__(self, alias: str, *, flow_id: uuid.UUID | None = None, in_map: bool = False):
+        if in_map:
+            message = f"Flow {flow_id} has no alias {alias}"
+        else:
+            scope = f" in flow {flow_id}" if flow_id else ""
+            message = f"Alias {alias} does not resolve to any image{scope}"
+        super().__init__(message)
+
+
+class FlowNotFound(NotFound):
+    def __init__(self, flow_id: uuid.UUID):
+        super().__init__(f"Flow {flow_id} not found in this project")
+
+
+class ProjectNotFound(NotFound):
+    def __init__(self, ref: str | uuid.UUID):
+        super().__init__(f"Project {ref} not found")
+
+
+class KeyNotFound(NotFound):
+    def __init__(self, key_id: uuid.UUID):
+        super().__init__(f"API key {key_id} not found")
+
+
+class RouteNotFound(NotFound):
+    def __init__(self, method: str, path: str):
+        super().__init__(f"No endpoint answers {method} {path}; see /docs for the API")
+
+
+class MethodNotAllowed(PixvaultError):
+    def __init__(self, method: str, path: str, allowed: list[str]):
+        super().__init__(f"{path} does not accept {method}; use {', '.join(allowed) or 'none'}")
+        self.allowed = allowed
+
+
+# -- state conflicts -----------------------------------------------------------------------
+
+
+class Conflict(PixvaultError):
+    """The request clashes with what exists."""
+
+
+class ProjectExists(Conflict):
+    def __init__(self, path: str):
+        super().__init__(f"Project {path} already exists")
+
+
+# -- the service cannot do it now ----------------------------------------------------------
+
+
+class RenderQueueFull(PixvaultError):
+    """The render queue is full: retry after `retry_after` seconds."""
+
+    def __init__(self, pending: int, *, retry_after: int = 1):
+        super().__init__(f"The render queue is full ({pending} renders pending); retry shortly")
         self.retry_after = retry_after
-        self.headers["Retry-After"] = str(retry_after)
 
 
 class StorageUnavailable(PixvaultError):
-    status = 503
-    code = "STORAGE_UNAVAILABLE"
+    """The blob store failed for a reason other than a missing object."""

@@ -1,11 +1,12 @@
 """Entities the core hands to API surfaces. Plain data: surfaces decide how to render them."""
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pixvault.domain.ids import to_ulid
+from pixvault.domain.policy import ProjectSettings
 
 
 @dataclass(frozen=True)
@@ -15,7 +16,7 @@ class Project:
     org_slug: str
     slug: str
     name: str
-    settings: dict[str, Any]
+    settings: ProjectSettings
     created_at: datetime
 
     @property
@@ -53,6 +54,10 @@ class Image:
     is_public: bool
     views: int
     filename: str | None
+    partition: str | None
+    collection: str | None
+    channel: str | None
+    owner_id: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
@@ -88,28 +93,3 @@ class IssuedKey:
 
     key: ApiKey
     secret: str
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Any]
-    total: int
-    limit: int
-    offset: int
-
-    @property
-    def has_more(self) -> bool:
-        return self.offset + len(self.items) < self.total
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: a project key (secret or public) or the instance master key."""
-
-    key_id: uuid.UUID
-    kind: str
-    project: Project | None = field(default=None)
-
-    @property
-    def can_write(self) -> bool:
-        return self.kind in ("secret", "master")

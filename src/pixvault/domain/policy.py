@@ -1,73 +1,95 @@
-"""Per-project delivery policy: named presets, presets-only mode, URL signing, AVIF, auto format.
+"""Per-project settings: named presets, presets-only mode, URL signing, AVIF, auto format.
 
-Stored in the project's settings JSON; validated here so a bad setting is refused when it is
-written, not discovered by the first visitor.
+Stored as the project's settings JSON and parsed once, when the project is loaded, into a
+typed, validated `ProjectSettings`; a bad document is refused when it is written, not
+discovered by the first visitor.
 """
+
+from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
-from dataclasses import dataclass
-from typing import Any
+import re
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from pixvault.domain.errors import InvalidInput
 from pixvault.domain.transform import Limits, parse_transform
 
-_KNOWN = {"presets", "presetsOnly", "signingKeys", "avif", "autoFormat"}
+_PRESET_NAME = re.compile(r"[A-Za-z0-9_-]+")
+SigningKey = Annotated[str, StringConstraints(min_length=16)]
 
 
-@dataclass(frozen=True)
-class DeliveryPolicy:
-    presets: dict[str, str]
-    presets_only: bool = False
-    signing_keys: tuple[str, ...] = ()
-    avif: bool = False
-    auto_format: bool = False
+class ProjectSettings(BaseModel):
+    """The settings document, in its JSON names (`presetsOnly`, `signingKeys`, ...)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    presets: dict[str, str] = Field(default_factory=dict)
+    presets_only: StrictBool = Field(False, alias="presetsOnly")
+    signing_keys: tuple[SigningKey, ...] = Field((), alias="signingKeys")
+    avif: StrictBool = False
+    auto_format: StrictBool | None = Field(None, alias="autoFormat")
+
+    @field_validator("presets")
+    @classmethod
+    def _simple_names(cls, presets: dict[str, str]) -> dict[str, str]:
+        for name in presets:
+            if not _PRESET_NAME.fullmatch(name):
+                raise ValueError(f"preset {name!r} must map a simple name to a query string")
+        return presets
 
     @property
     def signature_required(self) -> bool:
         return bool(self.signing_keys)
 
+    def auto_format_or(self, default: bool) -> bool:
+        return default if self.auto_format is None else self.auto_format
+
+    def as_document(self) -> dict[str, Any]:
+        """The JSON document as it was written (only the settings that were given)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
     @classmethod
-    def of(cls, settings: dict[str, Any], *, auto_format_default: bool = False) -> "DeliveryPolicy":
-        return cls(
-            presets=dict(settings.get("presets") or {}),
-            presets_only=bool(settings.get("presetsOnly", False)),
-            signing_keys=tuple(settings.get("signingKeys") or ()),
-            avif=bool(settings.get("avif", False)),
-            auto_format=bool(settings.get("autoFormat", auto_format_default)),
-        )
-
-
-def validate_settings(settings: dict[str, Any], limits: Limits) -> dict[str, Any]:
-    """Check a project's settings document; returns it unchanged when valid."""
-    unknown = set(settings) - _KNOWN
-    if unknown:
-        raise InvalidInput(
-            f"Unknown project setting(s) {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(sorted(_KNOWN))}",
-            param="settings",
-        )
-    presets = settings.get("presets", {})
-    if not isinstance(presets, dict):
-        raise InvalidInput('presets must be an object like {"thumb": "w=200&h=200&crop=true"}')
-    for name, query in presets.items():
-        if not isinstance(query, str) or not name.replace("-", "").replace("_", "").isalnum():
-            raise InvalidInput(f"preset {name!r} must map a simple name to a query string")
+    def parse(cls, document: dict[str, Any], limits: Limits) -> ProjectSettings:
+        """Validate a document someone is writing, presets included; InvalidInput if bad."""
         try:
-            parse_transform(parse_qsl(query, keep_blank_values=True), limits, ignore=frozenset())
-        except InvalidInput as exc:
-            raise InvalidInput(
-                f"preset {name!r} is invalid: {exc.message}", param="presets"
-            ) from None
-    keys = settings.get("signingKeys", [])
-    if not isinstance(keys, list) or any(not isinstance(k, str) or len(k) < 16 for k in keys):
-        raise InvalidInput("signingKeys must be a list of secrets of 16 characters or more")
-    for flag in ("presetsOnly", "avif", "autoFormat"):
-        if flag in settings and not isinstance(settings[flag], bool):
-            raise InvalidInput(f"{flag} must be true or false", param=flag)
-    return settings
+            settings = cls.model_validate(document)
+        except ValidationError as exc:
+            raise InvalidInput(_describe(exc), param="settings") from None
+        for name, query in settings.presets.items():
+            try:
+                parse_transform(
+                    parse_qsl(query, keep_blank_values=True), limits, ignore=frozenset()
+                )
+            except InvalidInput as exc:
+                raise InvalidInput(
+                    f"preset {name!r} is invalid: {exc.message}", param="presets"
+                ) from None
+        return settings
+
+
+def _describe(exc: ValidationError) -> str:
+    known = ", ".join(f.alias or n for n, f in ProjectSettings.model_fields.items())
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "settings"
+        if error["type"] == "extra_forbidden":
+            parts.append(f"unknown project setting {where}; known: {known}")
+        else:
+            parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)
 
 
 def signature(key: str, path: str, canonical: str) -> str:

@@ -5,11 +5,9 @@ import os
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
-from sqlalchemy import text
 
 from pixvault import __version__
-from pixvault.domain.errors import PixvaultError
-from pixvault.http.auth import core_of
+from pixvault.http.common.auth import core_of
 
 router = APIRouter(tags=["ops"])
 
@@ -21,17 +19,7 @@ async def health() -> JSONResponse:
 
 @router.get("/ready", summary="Readiness: database and blob store reachable")
 async def ready(request: Request) -> JSONResponse:
-    core = core_of(request)
-    checks = {"database": "ok", "storage": "ok"}
-    try:
-        async with core.db.read() as conn:
-            await conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        checks["database"] = f"unreachable: {type(exc).__name__}"
-    try:
-        await core.blobs.exists(".ready-probe")
-    except PixvaultError as exc:
-        checks["storage"] = f"unreachable: {exc.message}"
+    checks = await core_of(request).readiness()
     healthy = all(value == "ok" for value in checks.values())
     body = {"status": "ready" if healthy else "unavailable", **checks}
     return JSONResponse(body, status_code=200 if healthy else 503)

@@ -12,7 +12,7 @@ from typing import TypeVar
 import anyio
 from anyio import CapacityLimiter
 
-from pixvault.domain.errors import Busy
+from pixvault.domain.errors import RenderQueueFull
 from pixvault.metrics import RENDER_QUEUE
 
 T = TypeVar("T")
@@ -28,10 +28,7 @@ class RenderPool:
 
     async def run(self, work: Callable[[], T], *, slow: bool = False) -> T:
         if self._pending >= self.workers + self.queue:
-            raise Busy(
-                f"The render queue is full ({self._pending} renders pending); retry shortly",
-                retry_after=1,
-            )
+            raise RenderQueueFull(self._pending, retry_after=1)
         self._pending += 1
         RENDER_QUEUE.inc()
         try:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import pyvips
 
-from pixvault.domain.errors import InvalidInput, UnsupportedType
+from pixvault.domain.errors import OutputTooLarge, SourceTooLarge, UnsupportedType
 from pixvault.domain.transform import FORMAT_MIME, Limits, Transform, ensure_output_format
 
 DEFAULT_QUALITY = 80
@@ -108,11 +108,7 @@ def probe(source: bytes, limits: Limits = Limits()) -> SourceInfo:
     loader = header.get("vips-loader") if "vips-loader" in fields else ""
     pages = header.get("n-pages") if "n-pages" in fields and loader in _ANIMATED_LOADERS else 1
     if width * height * pages > limits.max_source_pixels:
-        raise InvalidInput(
-            f"source image has {width * height * pages} pixels "
-            f"({width}x{height}x{pages} frames), over the limit of {limits.max_source_pixels}",
-            code="SOURCE_TOO_LARGE",
-        )
+        raise SourceTooLarge(width, height, pages, limits.max_source_pixels)
     orientation = header.get("orientation") if "orientation" in fields else 1
     if orientation in _SWAPPING_ORIENTATIONS:
         width, height = height, width
@@ -156,11 +152,7 @@ def _at_least_one(value: float) -> int:
 def _check_output(plan: _Plan, limits: Limits) -> None:
     width, height = plan.pad or plan.window or plan.resize
     if max(width, height) > limits.max_side or width * height > limits.max_area:
-        raise InvalidInput(
-            f"the output would be {width}x{height} pixels, over the limits "
-            f"({limits.max_side} per side, {limits.max_area} in area); request a smaller w or h",
-            code="OUTPUT_TOO_LARGE",
-        )
+        raise OutputTooLarge(width, height, limits.max_side, limits.max_area)
 
 
 def _load(

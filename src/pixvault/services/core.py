@@ -10,12 +10,15 @@ from pixvault.db import migrate
 from pixvault.db.engine import Database
 from pixvault.domain.models import IssuedKey, Project
 from pixvault.domain.transform import Limits
+from pixvault.domain.uploads import IMAGE_TYPES, UploadPolicy
 from pixvault.imaging.pool import RenderPool
 from pixvault.services.delivery import DeliveryService
 from pixvault.services.flows import FlowService
+from pixvault.services.health import readiness
 from pixvault.services.keys import KeyService
 from pixvault.services.library import LibraryService
 from pixvault.services.projects import ProjectService
+from pixvault.services.urls import PublicUrls
 from pixvault.storage import BlobStore, open_store
 
 DEFAULT_ORG = "default"
@@ -32,6 +35,11 @@ class Core:
     library: LibraryService
     flows: FlowService
     delivery: DeliveryService
+    urls: PublicUrls
+    native_uploads: UploadPolicy
+
+    async def readiness(self) -> dict[str, str]:
+        return await readiness(self.db, self.blobs)
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -50,15 +58,21 @@ def build_core(settings: Settings) -> Core:
         db,
         blobs,
         max_source_pixels=settings.max_source_pixels,
+        spool_dir=None if settings.upload_spool_dir is None else str(settings.upload_spool_dir),
         lookup_cache_seconds=settings.lookup_cache_seconds,
     )
     delivery = DeliveryService(
         blobs,
         RenderPool(workers=settings.render_workers, queue=settings.render_queue),
+        projects,
+        library,
         limits=limits,
         mutable_max_age=settings.mutable_max_age,
         auto_format_default=settings.auto_format_by_default,
         memory_bytes=settings.derivative_memory_mb * 1024 * 1024,
+        redirect_expires=(
+            settings.redirect_expires_seconds if settings.delivery_mode == "redirect" else None
+        ),
     )
     return Core(
         settings=settings,
@@ -69,6 +83,8 @@ def build_core(settings: Settings) -> Core:
         library=library,
         flows=FlowService(db, library),
         delivery=delivery,
+        urls=PublicUrls(settings.public_url),
+        native_uploads=UploadPolicy(settings.max_upload_bytes, IMAGE_TYPES),
     )
 
 

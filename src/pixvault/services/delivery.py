@@ -1,11 +1,15 @@
 """Public delivery: originals and on-the-fly derivatives behind every public URL.
 
-One engine for every surface: the surface resolves which image a URL names, hands over the
-query parameters and the Accept header, and gets back bytes plus the caching facts.
-Derivatives are rendered once, stored in the blob store next to the original (so every
-process shares them), and keyed by the content hash, the focal point when the crop uses it,
-and the canonical transform, so equivalent URLs share one rendering.
+One use case for every surface: `serve(locator, params, ...)` resolves the project and the
+image a URL names, applies the project's presets and signing rules, negotiates the format,
+answers conditional and range requests, and returns an `Answer`: the status, the headers and
+a *lazy* body the surface opens only when it sends bytes. A 304 or a redirect never reads a
+derivative's bytes. Derivatives are rendered once, stored in the blob store next to the
+original (so every process shares them), and keyed by the content hash, the focal point when
+the crop uses it, and the canonical transform, so equivalent URLs share one rendering.
 """
+
+from __future__ import annotations
 
 import asyncio
 import hashlib
@@ -14,14 +18,28 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import format_datetime
 from functools import lru_cache
+from typing import Protocol
 from urllib.parse import parse_qsl
 
 from cachetools import LRUCache
 
-from pixvault.domain.errors import Forbidden, InvalidInput, NotFound
+from pixvault.domain.conditional import etag_matches, parse_range
+from pixvault.domain.errors import (
+    ImageNotFound,
+    InvalidInput,
+    InvalidSignature,
+    NotFound,
+    PixvaultError,
+    PresetsOnly,
+    ProjectNotFound,
+    RangeNotSatisfiable,
+)
+from pixvault.domain.ids import parse_uuid
+from pixvault.domain.locators import ByAlias, Locator
 from pixvault.domain.models import Image, Project
-from pixvault.domain.policy import DeliveryPolicy, signature_matches
+from pixvault.domain.policy import signature_matches
 from pixvault.domain.transform import (
     FORMAT_MIME,
     MIME_FORMAT,
@@ -34,6 +52,8 @@ from pixvault.imaging.pool import RenderPool
 from pixvault.imaging.render import Rendered, render
 from pixvault.metrics import DERIVATIVE_CACHE, RENDER_SECONDS
 from pixvault.services.blobkeys import derivative_key
+from pixvault.services.library import LibraryService
+from pixvault.services.projects import ProjectService
 from pixvault.storage import BlobMissing, BlobStore
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -41,29 +61,81 @@ _CACHE_HIT, _CACHE_MISS = DERIVATIVE_CACHE.labels("hit"), DERIVATIVE_CACHE.label
 _CONTROL = frozenset({"s", "preset"})
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """What to send: either a whole body, or (originals) a key to read ranges from."""
+class Body(Protocol):
+    """Bytes the core produces only when the surface sends them."""
 
-    image_id: uuid.UUID
+    async def read(self) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A delivery outcome as data: 200/206 with a body, 304, 302 with `Location`, or
+    404/416 with the `error` the surface renders in its own envelope (with these headers)."""
+
+    status: int
+    headers: dict[str, str]
+    media_type: str | None = None
+    body: Body | None = None
+    error: PixvaultError | None = None
+
+
+@dataclass(frozen=True)
+class ViewerRequest:
+    """What the visitor's request says besides the URL: the signed path and its headers."""
+
+    path: str
+    accept: str | None = None
+    if_none_match: str | None = None
+    range: str | None = None
+    if_range: str | None = None
+    head: bool = False
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """An original, or a byte range of it, read from the store when sent."""
+
+    blobs: BlobStore
+    image: Image
+    span: tuple[int, int] | None = None
+
+    async def read(self) -> bytes:
+        with _gone_is_not_found(self.image.id):
+            if self.span is None:
+                return await self.blobs.get(self.image.storage_key)
+            return await self.blobs.get_range(self.image.storage_key, *self.span)
+
+
+@dataclass(frozen=True)
+class _Derived:
+    """A derivative: from memory, else the store, else rendered now (once per process)."""
+
+    service: DeliveryService
+    key: str
+    image: Image
+    target: Transform
+    focal: tuple[float, float] | None
+
+    async def read(self) -> bytes:
+        return await self.service._derivative(self)
+
+    async def store(self) -> None:
+        """Make sure the store holds it (for redirects), without reading it back."""
+        await self.service._ensure_stored(self)
+
+
+@dataclass(frozen=True)
+class _Representation:
+    """What one URL answers with, known before any byte is read."""
+
+    image: Image
     mime: str
-    size: int
     etag: str
     last_modified: datetime
     cache_control: str
     vary_accept: bool
-    storage_key: str
-    body: bytes | None
-    rendered: bool
-
-    async def read(self, blobs: BlobStore, start: int = 0, end: int | None = None) -> bytes:
-        if self.body is not None:
-            return self.body[start:end]
-        stop = self.size if end is None else end
-        with _gone_is_not_found(self.image_id):
-            if start == 0 and stop == self.size:
-                return await blobs.get(self.storage_key)
-            return await blobs.get_range(self.storage_key, start, stop)
+    key: str
+    derived: _Derived | None
 
 
 class DeliveryService:
@@ -71,13 +143,18 @@ class DeliveryService:
         self,
         blobs: BlobStore,
         pool: RenderPool,
+        projects: ProjectService,
+        library: LibraryService,
         *,
         limits: Limits,
         mutable_max_age: int,
         auto_format_default: bool,
         memory_bytes: int = 0,
+        redirect_expires: int | None = None,
     ):
         self.blobs = blobs
+        self.projects = projects
+        self.library = library
         # Hot derivatives in memory. Safe in every process: a derivative's key names its
         # content (image, content hash, focal point, transform), so it can never be stale.
         self._memory: LRUCache[str, bytes] | None = (
@@ -88,28 +165,41 @@ class DeliveryService:
         self.limits = limits
         self.mutable_max_age = mutable_max_age
         self.auto_format_default = auto_format_default
+        self.redirect_expires = redirect_expires
         self._inflight: dict[str, asyncio.Task[bytes]] = {}
         self.hits = 0
         self.misses = 0
         self.renders = 0
 
-    def policy(self, project: Project) -> DeliveryPolicy:
-        return DeliveryPolicy.of(project.settings, auto_format_default=self.auto_format_default)
+    async def serve(
+        self, locator: Locator, params: list[tuple[str, str]], viewer: ViewerRequest
+    ) -> Answer:
+        """The answer for a public URL. Bad parameters, refused signatures and a full render
+        queue raise; a missing project or image and an unsatisfiable range are answers."""
+        project = await self.projects.find_for_delivery(locator.org, locator.project)
+        if project is None:
+            return Answer(404, {}, error=ProjectNotFound(f"{locator.org}/{locator.project}"))
+        spec = self.transform_for(project, viewer.path, params)
+        mutable = isinstance(locator, ByAlias)
+        ref = locator.alias if mutable else locator.image_id
+        if not mutable:
+            parse_uuid(ref, param="imageId")
+        try:
+            image = await self.library.find_for_delivery(project, ref)
+        except NotFound as exc:
+            return Answer(404, {}, error=exc)
+        return await self._answer(project, image, spec, viewer, mutable=mutable)
 
     def transform_for(
         self, project: Project, path: str, params: list[tuple[str, str]]
     ) -> Transform:
         """Apply presets, presets-only mode and signing, then parse the one grammar."""
-        policy = self.policy(project)
+        policy = project.settings
         given = dict(params)
         preset_name = given.get("preset")
         extra = [(k, v) for k, v in params if k not in _CONTROL]
         if policy.presets_only and extra:
-            raise Forbidden(
-                "This project serves named presets only: use ?preset=NAME "
-                f"(available: {', '.join(sorted(policy.presets)) or 'none'})",
-                code="PRESETS_ONLY",
-            )
+            raise PresetsOnly(list(policy.presets))
         merged = list(extra)
         if preset_name is not None:
             if preset_name not in policy.presets:
@@ -125,77 +215,117 @@ class DeliveryService:
             if not given_sig or not signature_matches(
                 policy.signing_keys, path, spec.canonical(), given_sig
             ):
-                raise Forbidden(
-                    "This project requires signed transform URLs: add s=SIGNATURE "
-                    "(HMAC-SHA256 of PATH?CANONICAL_TRANSFORM, see README)",
-                    code="INVALID_SIGNATURE",
-                )
+                raise InvalidSignature()
         return spec
 
-    async def deliver(
+    async def _answer(
         self,
         project: Project,
         image: Image,
         spec: Transform,
+        viewer: ViewerRequest,
         *,
-        accept: str | None,
         mutable: bool,
-    ) -> Delivery:
-        """Bytes for `image` under `spec`. `mutable` says the URL may name other bytes later
-        (an alias), so it must not be cached as immutable."""
-        policy = self.policy(project)
+    ) -> Answer:
+        found = self._representation(project, image, spec, viewer.accept, mutable=mutable)
+        headers = _headers(found)
+        if etag_matches(viewer.if_none_match, found.etag):
+            return Answer(304, headers)
+        if self.redirect_expires is not None:
+            redirected = await self._redirect(found)
+            if redirected is not None:
+                return redirected
+        if found.derived is not None:
+            if viewer.head:
+                headers["Content-Length"] = str(len(await found.derived.read()))
+                return Answer(200, headers, found.mime)
+            return Answer(200, headers, found.mime, found.derived)
+        span = None
+        if viewer.range and (viewer.if_range is None or viewer.if_range == found.etag):
+            try:
+                span = parse_range(viewer.range, image.size)
+            except RangeNotSatisfiable as exc:
+                headers["Content-Range"] = f"bytes */{image.size}"
+                return Answer(416, headers, error=exc)
+        if viewer.head:
+            headers["Content-Length"] = str(image.size)
+            return Answer(200, headers, found.mime)
+        if span is None:
+            return Answer(200, headers, found.mime, _Stored(self.blobs, image))
+        headers["Content-Range"] = f"bytes {span[0]}-{span[1] - 1}/{image.size}"
+        return Answer(206, headers, found.mime, _Stored(self.blobs, image, span))
+
+    def _representation(
+        self, project: Project, image: Image, spec: Transform, accept: str | None, *, mutable: bool
+    ) -> _Representation:
+        """`mutable` says the URL may name other bytes later (an alias), so it must not be
+        cached as immutable."""
+        policy = project.settings
         fmt, varies = negotiate_format(
             spec,
             accept,
             image.mime_type,
             avif_enabled=policy.avif,
-            auto_by_default=policy.auto_format,
+            auto_by_default=policy.auto_format_or(self.auto_format_default),
         )
         concrete = spec.with_format(fmt) if spec.format is not None or varies else spec
         source_format = MIME_FORMAT.get(image.mime_type)
         if _is_original(concrete, source_format):
-            return self._original(image, mutable=mutable, varies=varies)
+            return _Representation(
+                image=image,
+                mime=image.mime_type,
+                etag=f'"{image.sha256}"',
+                last_modified=image.created_at,
+                cache_control=self._short() if mutable else IMMUTABLE,
+                vary_accept=varies,
+                key=image.storage_key,
+                derived=None,
+            )
         focal = image.focal_point
         uses_focal = spec.depends_on_focal(focal is not None)
         focal_xy = (focal.x, focal.y) if uses_focal and focal else None
         target = concrete if concrete.format else concrete.with_format(source_format or "jpeg")
         digest = _digest(image.sha256, focal_xy, target.canonical())
         key = derivative_key(image.project_id, image.id, digest)
-        data = await self._derivative(key, image, target, focal_xy)
         immutable = not mutable and not uses_focal
-        return Delivery(
-            image_id=image.id,
+        return _Representation(
+            image=image,
             mime=FORMAT_MIME[target.format],
-            size=len(data),
             etag=f'"{digest}"',
             last_modified=image.updated_at,
             cache_control=IMMUTABLE if immutable else self._short(),
             vary_accept=varies,
-            storage_key=key,
-            body=data,
-            rendered=True,
-        )
-
-    def _original(self, image: Image, *, mutable: bool, varies: bool) -> Delivery:
-        return Delivery(
-            image_id=image.id,
-            mime=image.mime_type,
-            size=image.size,
-            etag=f'"{image.sha256}"',
-            last_modified=image.created_at,
-            cache_control=self._short() if mutable else IMMUTABLE,
-            vary_accept=varies,
-            storage_key=image.storage_key,
-            body=None,
-            rendered=False,
+            key=key,
+            derived=_Derived(self, key, image, target, focal_xy),
         )
 
     def _short(self) -> str:
         return f"public, max-age={self.mutable_max_age}"
 
-    async def _derivative(
-        self, key: str, image: Image, spec: Transform, focal: tuple[float, float] | None
-    ) -> bytes:
+    async def _redirect(self, found: _Representation) -> Answer | None:
+        """302 to a presigned object-store URL, when the store can sign one (S3 only: local
+        stores cannot, and keep proxying)."""
+        assert self.redirect_expires is not None
+        if not self.blobs.can_presign:
+            return None
+        if found.derived is not None:
+            await found.derived.store()
+        url = await self.blobs.presign_get(found.key, self.redirect_expires)
+        if url is None:
+            return None
+        headers = {"Location": url, "X-Image-Id": str(found.image.id), "ETag": found.etag}
+        immutable = found.cache_control == IMMUTABLE
+        headers["Cache-Control"] = (
+            f"public, max-age={self.redirect_expires // 2}" if immutable else found.cache_control
+        )
+        if found.vary_accept:
+            headers["Vary"] = "Accept"
+        return Answer(302, headers)
+
+    # -- derivatives -----------------------------------------------------------------------
+
+    async def _derivative(self, wanted: _Derived) -> bytes:
+        key = wanted.key
         data = None if self._memory is None else self._memory.get(key)
         hit = data is not None
         if data is None:
@@ -203,9 +333,7 @@ class DeliveryService:
                 data = await self.blobs.get(key)
                 hit = True
             except BlobMissing:
-                data = await self._once(
-                    key, lambda: self._render_and_store(key, image, spec, focal)
-                )
+                data = await self._once(key, lambda: self._render_and_store(wanted))
             self._remember(key, data)
         if hit:
             self.hits += 1
@@ -213,6 +341,12 @@ class DeliveryService:
             self.misses += 1
         (_CACHE_HIT if hit else _CACHE_MISS).inc()
         return data
+
+    async def _ensure_stored(self, wanted: _Derived) -> None:
+        if not await self.blobs.exists(wanted.key):
+            self.misses += 1
+            _CACHE_MISS.inc()
+            await self._once(wanted.key, lambda: self._render_and_store(wanted))
 
     def _remember(self, key: str, data: bytes) -> None:
         if self._memory is not None and len(data) <= self._memory_item_cap:
@@ -227,9 +361,8 @@ class DeliveryService:
             task.add_done_callback(lambda _: self._inflight.pop(key, None))
         return await asyncio.shield(task)
 
-    async def _render_and_store(
-        self, key: str, image: Image, spec: Transform, focal: tuple[float, float] | None
-    ) -> bytes:
+    async def _render_and_store(self, wanted: _Derived) -> bytes:
+        image, spec, focal = wanted.image, wanted.target, wanted.focal
         with _gone_is_not_found(image.id):
             source = await self.blobs.get(image.storage_key)
         self.renders += 1
@@ -241,8 +374,28 @@ class DeliveryService:
                 )
 
         rendered = await self.pool.run(work, slow=spec.format == "avif")
-        await self.blobs.put(key, rendered.data)
+        await self.blobs.put(wanted.key, rendered.data)
         return rendered.data
+
+
+def _headers(found: _Representation) -> dict[str, str]:
+    headers = {
+        "ETag": found.etag,
+        "Cache-Control": found.cache_control,
+        "Last-Modified": _http_date(found.last_modified),
+        "X-Image-Id": str(found.image.id),
+        "X-Content-Type-Options": "nosniff",
+    }
+    if found.vary_accept:
+        headers["Vary"] = "Accept"
+    if found.derived is None:
+        headers["Accept-Ranges"] = "bytes"
+    return headers
+
+
+@lru_cache(maxsize=4096)
+def _http_date(moment: datetime) -> str:
+    return format_datetime(moment, usegmt=True)
 
 
 @contextmanager
@@ -251,7 +404,7 @@ def _gone_is_not_found(image_id: uuid.UUID) -> Iterator[None]:
     try:
         yield
     except BlobMissing:
-        raise NotFound(f"Image {image_id} not found", code="IMAGE_NOT_FOUND") from None
+        raise ImageNotFound(image_id) from None
 
 
 def _is_original(spec: Transform, source_format: str | None) -> bool:

@@ -8,25 +8,15 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
-
 from pixvault.db.engine import Database
-from pixvault.db.rows import now, utc
-from pixvault.db.tables import flow_aliases, flows, images
+from pixvault.db.queries import flows as rows
+from pixvault.db.queries import images as image_rows
+from pixvault.db.rows import utc
 from pixvault.domain.aliases import validate_alias
-from pixvault.domain.errors import InvalidInput, NotFound
-from pixvault.domain.models import Flow, Page, Project
-from pixvault.services.library import (
-    LibraryService,
-    check_page,
-    ensure_flow,
-    live,
-    set_flow_alias,
-)
-
-
-def flow_not_found(flow_id: uuid.UUID) -> NotFound:
-    return NotFound(f"Flow {flow_id} not found in this project", code="FLOW_NOT_FOUND")
+from pixvault.domain.errors import AliasNotFound, FlowNotFound, InvalidInput
+from pixvault.domain.models import Flow, Project
+from pixvault.domain.paging import ImageFilter, Page, check_page
+from pixvault.services.library import LibraryService
 
 
 class FlowService:
@@ -36,40 +26,32 @@ class FlowService:
 
     async def list(self, project: Project, *, limit: int = 20, offset: int = 0) -> Page:
         check_page(limit, offset)
-        where = flows.c.project_id == project.id
         async with self.db.read() as conn:
-            ids = (
-                await conn.scalars(
-                    select(flows.c.id)
-                    .where(where)
-                    .order_by(flows.c.id.desc())
-                    .limit(limit)
-                    .offset(offset)
-                )
-            ).all()
-            total = await conn.scalar(select(func.count()).select_from(flows).where(where))
+            ids = await rows.page_ids(conn, project.id, limit, offset)
+            total = await rows.count(conn, project.id)
         loaded = await self._load_many(project, ids)
-        return Page([loaded[i] for i in ids if i in loaded], total or 0, limit, offset)
+        return Page([loaded[i] for i in ids if i in loaded], total, limit, offset)
 
     async def get(self, project: Project, flow_id: uuid.UUID) -> Flow:
         flow = await self._load(project, flow_id)
         if flow is not None:
             return flow
         async with self.db.read() as conn:
-            has_images = await conn.scalar(
-                select(images.c.id).where(live(project.id), images.c.flow_id == flow_id).limit(1)
-            )
-        if has_images is None:
-            raise flow_not_found(flow_id)
+            has_images = await image_rows.flow_has_images(conn, project.id, flow_id)
+        if not has_images:
+            raise FlowNotFound(flow_id)
         async with self.db.write() as conn:
-            await ensure_flow(conn, project, flow_id)
+            if not await rows.claim(conn, project.id, flow_id):
+                raise FlowNotFound(flow_id)
         return await self._load(project, flow_id)  # type: ignore[return-value]
 
     async def images(
         self, project: Project, flow_id: uuid.UUID, *, limit: int, offset: int
     ) -> Page:
         await self.get(project, flow_id)
-        return await self.library.list(project, flow_id=flow_id, limit=limit, offset=offset)
+        return await self.library.list(
+            project, ImageFilter(flow_id=flow_id), limit=limit, offset=offset
+        )
 
     async def merge_aliases(
         self, project: Project, flow_id: uuid.UUID, aliases: dict[str, Any]
@@ -89,43 +71,27 @@ class FlowService:
             targets[alias] = (await self.library.resolve(project, ref, flow_id=str(flow_id))).id
         async with self.db.write() as conn:
             for alias, image_id in targets.items():
-                await set_flow_alias(conn, flow_id, alias, image_id)
+                await rows.set_alias(conn, flow_id, alias, image_id)
         return await self.get(project, flow_id)
 
     async def remove_alias(self, project: Project, flow_id: uuid.UUID, alias: str) -> Flow:
         await self.get(project, flow_id)
         async with self.db.write() as conn:
-            result = await conn.execute(
-                delete(flow_aliases).where(
-                    flow_aliases.c.flow_id == flow_id, flow_aliases.c.alias == alias
-                )
-            )
-        if result.rowcount == 0:
-            raise NotFound(f"Flow {flow_id} has no alias {alias}", code="ALIAS_NOT_FOUND")
+            removed = await rows.remove_alias(conn, flow_id, alias)
+        if not removed:
+            raise AliasNotFound(alias, flow_id=flow_id, in_map=True)
         return await self.get(project, flow_id)
 
     async def delete(self, project: Project, flow_id: uuid.UUID) -> None:
         """Images without a project alias go with the flow; aliased images stay, unlinked."""
         await self.get(project, flow_id)
         async with self.db.read() as conn:
-            doomed = (
-                await conn.scalars(
-                    select(images.c.id).where(
-                        images.c.project_id == project.id,
-                        images.c.flow_id == flow_id,
-                        images.c.alias.is_(None),
-                    )
-                )
-            ).all()
+            doomed = await image_rows.unaliased_in_flow(conn, project.id, flow_id)
         for image_id in doomed:
             await self.library.delete(project, image_id, include_deleted=True)
         async with self.db.write() as conn:
-            await conn.execute(
-                update(images)
-                .where(images.c.project_id == project.id, images.c.flow_id == flow_id)
-                .values(flow_id=None, updated_at=now())
-            )
-            await conn.execute(delete(flows).where(flows.c.id == flow_id))
+            await image_rows.unlink_flow(conn, project.id, flow_id)
+            await rows.delete_flow(conn, flow_id)
 
     async def _load(self, project: Project, flow_id: uuid.UUID) -> Flow | None:
         return (await self._load_many(project, [flow_id])).get(flow_id)
@@ -135,27 +101,7 @@ class FlowService:
         if not ids:
             return {}
         async with self.db.read() as conn:
-            rows = (
-                await conn.execute(
-                    select(flows).where(flows.c.id.in_(ids), flows.c.project_id == project.id)
-                )
-            ).all()
-            alias_rows = (
-                await conn.execute(
-                    select(flow_aliases)
-                    .where(flow_aliases.c.flow_id.in_(ids))
-                    .order_by(flow_aliases.c.alias)
-                )
-            ).all()
-            counts = dict(
-                (
-                    await conn.execute(
-                        select(images.c.flow_id, func.count())
-                        .where(live(project.id), images.c.flow_id.in_(ids))
-                        .group_by(images.c.flow_id)
-                    )
-                ).all()
-            )
+            flow_rows, alias_rows, counts = await rows.load_many(conn, project.id, ids)
         aliases: dict[uuid.UUID, dict[str, uuid.UUID]] = {}
         for alias in alias_rows:
             aliases.setdefault(alias.flow_id, {})[alias.alias] = alias.image_id
@@ -169,5 +115,5 @@ class FlowService:
                 created_at=utc(row.created_at),
                 updated_at=utc(row.updated_at),
             )
-            for row in rows
+            for row in flow_rows
         }

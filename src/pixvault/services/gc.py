@@ -12,10 +12,8 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
+from pixvault.db.queries import images as rows
 from pixvault.db.rows import now as utc_now
-from pixvault.db.tables import images
 from pixvault.domain.errors import InvalidInput, NotFound
 from pixvault.domain.models import Project
 from pixvault.services.blobkeys import BlobKind, derivative_prefix, parse_key
@@ -85,11 +83,8 @@ async def collect(
 
 
 async def _purge_soft_deleted(core: Core, cutoff: datetime, report: GcReport) -> None:
-    query = select(images.c.id, images.c.project_id, images.c.size).where(
-        images.c.deleted_at.is_not(None), images.c.deleted_at < cutoff
-    )
     async with core.db.read() as conn:
-        expired = (await conn.execute(query)).all()
+        expired = await rows.soft_deleted_before(conn, cutoff)
     projects: dict[uuid.UUID, Project] = {}
     for image_id, project_id, size in expired:
         if project_id not in projects:
@@ -142,19 +137,8 @@ async def _unreferenced(core: Core, chunk: list[_Candidate]) -> list[BlobInfo]:
     original_keys = {c.info.key for c in chunk if c.kind == "original"}
     derived_ids = {c.image_id for c in chunk if c.kind == "derived"}
     async with core.db.read() as conn:
-        referenced = set(
-            await conn.scalars(
-                select(images.c.storage_key).where(images.c.storage_key.in_(original_keys))
-            )
-        )
-        live = {
-            (row.project_id, row.id)
-            for row in await conn.execute(
-                select(images.c.id, images.c.project_id).where(
-                    images.c.id.in_(derived_ids), images.c.deleted_at.is_(None)
-                )
-            )
-        }
+        referenced = await rows.referenced_keys(conn, original_keys)
+        live = await rows.live_ids(conn, derived_ids)
     return [c.info for c in chunk if not _is_referenced(c, referenced, live)]
 
 

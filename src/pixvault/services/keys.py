@@ -10,14 +10,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
-
 from pixvault.db.engine import Database
-from pixvault.db.rows import now, project_columns, to_key, to_project, utc
-from pixvault.db.tables import api_keys, organizations, projects
-from pixvault.domain.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from pixvault.db.queries import keys as rows
+from pixvault.db.rows import now, to_key, to_project, utc
+from pixvault.domain.errors import BootstrapClosed, InvalidInput, KeyNotFound, Unauthenticated
 from pixvault.domain.ids import new_id
-from pixvault.domain.models import ApiKey, IssuedKey, Principal
+from pixvault.domain.models import ApiKey, IssuedKey
+from pixvault.domain.principal import Guest, KeyPrincipal, Principal
 from pixvault.services.lookup import LookupCache
 from pixvault.services.projects import ProjectService
 
@@ -79,83 +78,64 @@ class KeyService:
             "created_at": created,
         }
         async with self.db.write() as conn:
-            await conn.execute(insert(api_keys).values(**values))
+            await rows.insert_key(conn, values)
         return IssuedKey(key=await self.get(values["id"]), secret=secret)
 
     async def get(self, key_id: uuid.UUID) -> ApiKey:
         async with self.db.read() as conn:
-            row = (await conn.execute(select(api_keys).where(api_keys.c.id == key_id))).first()
+            row = await rows.by_id(conn, key_id)
         if row is None:
-            raise NotFound(f"API key {key_id} not found", code="KEY_NOT_FOUND")
+            raise KeyNotFound(key_id)
         return to_key(row)
 
     async def list(self, project_id: uuid.UUID | None = None) -> list[ApiKey]:
-        query = select(api_keys).order_by(api_keys.c.id)
-        if project_id is not None:
-            query = query.where(api_keys.c.project_id == project_id)
         async with self.db.read() as conn:
-            return [to_key(r) for r in (await conn.execute(query)).all()]
+            return [to_key(r) for r in await rows.listed(conn, project_id)]
 
     async def revoke(self, key_id: uuid.UUID) -> ApiKey:
         async with self.db.write() as conn:
-            result = await conn.execute(
-                update(api_keys)
-                .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
-                .values(revoked_at=now())
-            )
+            revoked = await rows.revoke(conn, key_id, now())
         self._valid.clear()
         key = await self.get(key_id)
-        if result.rowcount == 0 and key.revoked_at is None:
-            raise NotFound(f"API key {key_id} not found", code="KEY_NOT_FOUND")
+        if not revoked and key.revoked_at is None:
+            raise KeyNotFound(key_id)
         return key
 
     async def count(self) -> int:
         async with self.db.read() as conn:
-            return await conn.scalar(select(func.count()).select_from(api_keys)) or 0
+            return await rows.count(conn)
 
     async def bootstrap_master(self) -> IssuedKey:
         """The first master key, only while the instance has no key at all."""
         if await self.count() > 0:
-            raise Forbidden(
-                "Bootstrap is closed: keys already exist. Create keys with a master key "
-                "(POST /api/v1/admin/keys) or `pixvault keys create`",
-                code="BOOTSTRAP_CLOSED",
-            )
+            raise BootstrapClosed()
         return await self.issue("master", label="bootstrap")
 
     async def authenticate(self, secret: str | None) -> Principal:
         if not secret:
-            raise Unauthorized(
-                "Missing API key: send it as 'X-API-Key: KEY' or 'Authorization: Bearer KEY'"
-            )
+            return Guest()
         hashed = hash_key(secret)
         valid = await self._valid.get(hashed, lambda: self._check(hashed))
         if valid.expires_at is not None and valid.expires_at <= now():
-            raise Unauthorized(_EXPIRED)
+            raise Unauthenticated(_EXPIRED)
         return valid.principal
 
     async def _check(self, hashed: str) -> _ValidKey:
-        query = (
-            # The key's project comes with the key in one query.
-            select(api_keys, *project_columns("p_"))
-            .select_from(api_keys.outerjoin(projects).outerjoin(organizations))
-            .where(api_keys.c.key_hash == hashed)
-        )
         async with self.db.read() as conn:
-            row = (await conn.execute(query)).first()
+            row = await rows.by_hash(conn, hashed)
         if row is None:
-            raise Unauthorized("Invalid API key: no such key exists; check for typos")
+            raise Unauthenticated("Invalid API key: no such key exists; check for typos")
         key = to_key(row)
         moment = now()
         if key.revoked_at is not None:
-            raise Unauthorized("This API key was revoked; create a new one")
+            raise Unauthenticated("This API key was revoked; create a new one")
         if key.expires_at is not None and key.expires_at <= moment:
-            raise Unauthorized(_EXPIRED)
+            raise Unauthenticated(_EXPIRED)
         last_used = utc(key.last_used_at)
         if last_used is None or moment - last_used > _LAST_USED_RESOLUTION:
             async with self.db.write() as conn:
-                await conn.execute(
-                    update(api_keys).where(api_keys.c.id == key.id).values(last_used_at=moment)
-                )
+                await rows.touch(conn, key.id, moment)
         project = None if key.project_id is None else to_project(row, prefix="p_")
-        return _ValidKey(Principal(key_id=key.id, kind=key.kind, project=project), key.expires_at)
+        return _ValidKey(
+            KeyPrincipal(key_id=key.id, kind=key.kind, project=project), key.expires_at
+        )

@@ -3,17 +3,17 @@ the service's own routes, so those names are reserved."""
 
 import re
 import uuid
+from typing import Any
 
-from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pixvault.db.engine import Database
-from pixvault.db.rows import now, project_columns, to_project
-from pixvault.db.tables import organizations, projects
-from pixvault.domain.errors import Conflict, InvalidInput, NotFound
+from pixvault.db.queries import projects as rows
+from pixvault.db.rows import to_project
+from pixvault.domain.errors import InvalidInput, ProjectExists, ProjectNotFound
 from pixvault.domain.ids import new_id
 from pixvault.domain.models import Project
-from pixvault.domain.policy import validate_settings
+from pixvault.domain.policy import ProjectSettings
 from pixvault.domain.transform import Limits
 from pixvault.services.lookup import LookupCache
 
@@ -25,8 +25,6 @@ RESERVED_ORG_SLUGS = frozenset(
     }
 )  # fmt: skip
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-
-_SELECT = select(*project_columns()).join_from(projects, organizations)
 
 
 def validate_slug(value: str, *, what: str) -> str:
@@ -66,61 +64,41 @@ class ProjectService:
     async def create(self, org_slug: str, slug: str, name: str | None = None) -> Project:
         validate_slug(org_slug, what="org")
         validate_slug(slug, what="project")
+        project_id = new_id()
         try:
             async with self.db.write() as conn:
-                org_id = await conn.scalar(
-                    select(organizations.c.id).where(organizations.c.slug == org_slug)
-                )
-                if org_id is None:
-                    org_id = new_id()
-                    await conn.execute(
-                        insert(organizations).values(id=org_id, slug=org_slug, created_at=now())
-                    )
-                project_id = new_id()
-                await conn.execute(
-                    insert(projects).values(
-                        id=project_id,
-                        org_id=org_id,
-                        slug=slug,
-                        name=name or slug,
-                        settings={},
-                        created_at=now(),
-                    )
-                )
+                await rows.create(conn, (new_id(), project_id), org_slug, slug, name or slug)
         except IntegrityError:
-            raise Conflict(
-                f"Project {org_slug}/{slug} already exists", code="PROJECT_EXISTS"
-            ) from None
+            raise ProjectExists(f"{org_slug}/{slug}") from None
         return await self.get(project_id)
 
     async def get(self, project_id: uuid.UUID) -> Project:
         async with self.db.read() as conn:
-            row = (await conn.execute(_SELECT.where(projects.c.id == project_id))).first()
+            row = await rows.by_id(conn, project_id)
         if row is None:
-            raise NotFound(f"Project {project_id} not found", code="PROJECT_NOT_FOUND")
+            raise ProjectNotFound(project_id)
         return to_project(row)
 
     async def find(self, org_slug: str, slug: str) -> Project | None:
-        query = _SELECT.where(organizations.c.slug == org_slug, projects.c.slug == slug)
         async with self.db.read() as conn:
-            row = (await conn.execute(query)).first()
+            row = await rows.by_slugs(conn, org_slug, slug)
         return None if row is None else to_project(row)
 
     async def by_path(self, path: str) -> Project:
         org, slug = split_path(path)
         project = await self.find(org, slug)
         if project is None:
-            raise NotFound(f"Project {path} not found", code="PROJECT_NOT_FOUND")
+            raise ProjectNotFound(path)
         return project
 
     async def list(self) -> list[Project]:
         async with self.db.read() as conn:
-            rows = (await conn.execute(_SELECT.order_by(projects.c.id))).all()
-        return [to_project(r) for r in rows]
+            found = await rows.all_projects(conn)
+        return [to_project(r) for r in found]
 
     async def count(self) -> int:
         async with self.db.read() as conn:
-            return await conn.scalar(select(func.count()).select_from(projects)) or 0
+            return await rows.count(conn)
 
     async def ensure(self, org_slug: str, slug: str) -> tuple[Project, bool]:
         """The project, created if missing; True when this call created it."""
@@ -129,17 +107,15 @@ class ProjectService:
             return existing, False
         try:
             return await self.create(org_slug, slug), True
-        except Conflict:
+        except ProjectExists:
             return await self.by_path(f"{org_slug}/{slug}"), False
 
-    async def update_settings(self, project_id: uuid.UUID, settings: dict[str, object]) -> Project:
+    async def update_settings(self, project_id: uuid.UUID, document: dict[str, Any]) -> Project:
         """Replace the project's settings document, refusing one its delivery would reject."""
-        validate_settings(settings, self.limits)
+        settings = ProjectSettings.parse(document, self.limits)
         async with self.db.write() as conn:
-            result = await conn.execute(
-                update(projects).where(projects.c.id == project_id).values(settings=settings)
-            )
+            found = await rows.set_settings(conn, project_id, settings.as_document())
         self.hot.clear()
-        if result.rowcount == 0:
-            raise NotFound(f"Project {project_id} not found", code="PROJECT_NOT_FOUND")
+        if not found:
+            raise ProjectNotFound(project_id)
         return await self.get(project_id)

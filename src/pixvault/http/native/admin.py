@@ -4,29 +4,21 @@ Also answers Banatie's `POST /api/admin/keys` shape (`type: master|project`, org
 slugs auto-created), so its admin clients keep working.
 """
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from pixvault.domain.errors import InvalidInput
 from pixvault.domain.ids import parse_uuid
-from pixvault.domain.models import ApiKey, IssuedKey, Principal, Project
-from pixvault.http.auth import core_of, principal, require_master
-from pixvault.http.errors import enveloped_route
-from pixvault.http.native import iso, ok, render_error
+from pixvault.domain.models import ApiKey, IssuedKey, Project
+from pixvault.http.common.auth import Master, core_of
+from pixvault.http.common.errors import enveloped_route
+from pixvault.http.native.errors import render_error
+from pixvault.http.native.responses import iso, ok
 
 router = APIRouter(tags=["admin"], route_class=enveloped_route(render_error))
-
-
-async def master(request: Request) -> Principal:
-    who = await principal(request)
-    require_master(who)
-    return who
-
-
-Master = Annotated[Principal, Depends(master)]
 
 
 def project_json(project: Project) -> dict[str, Any]:
@@ -36,7 +28,7 @@ def project_json(project: Project) -> dict[str, Any]:
         "slug": project.slug,
         "name": project.name,
         "vaultId": project.vault_id,
-        "settings": project.settings,
+        "settings": project.settings.as_document(),
         "createdAt": iso(project.created_at),
     }
 

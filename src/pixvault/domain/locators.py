@@ -1,0 +1,38 @@
+"""How a public URL names an image. Each surface builds one of these from its path; the
+delivery service resolves it (project, then image) and decides what the answer may be cached
+as. Locators for the Slink (`/image/{id}.{ext}`) and vault paths join these as those
+surfaces arrive."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pixvault.domain.aliases import is_alias_reference
+
+
+@dataclass(frozen=True)
+class ById:
+    """An image of a project named by its id: the bytes behind it never change."""
+
+    org: str
+    project: str
+    image_id: str
+
+
+@dataclass(frozen=True)
+class ByAlias:
+    """An image named by a project alias: the alias may move to other bytes."""
+
+    org: str
+    project: str
+    alias: str
+
+
+Locator = ById | ByAlias
+
+
+def cdn_locator(org: str, project: str, ref: str) -> Locator:
+    """The Banatie CDN path `/{org}/{project}/img/{id|@alias}`."""
+    if is_alias_reference(ref):
+        return ByAlias(org, project, ref)
+    return ById(org, project, ref)

@@ -1,0 +1,86 @@
+"""Pages of a list: offset pages (page numbers, totals) and keyset pages (cursors).
+
+Keyset pages continue from the position of the last item seen instead of skipping `offset`
+rows, so the cost of a page does not grow with its depth. Image ids are UUIDv7, minted with
+the row's `created_at`: their order is creation order, so a position is just an id and the
+(project, id) index serves every page. Each surface encodes positions in its own cursor
+tokens; the core never sees them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pixvault.domain.errors import InvalidInput
+
+MAX_PAGE = 100
+Direction = Literal["older", "newer"]
+
+
+def check_limit(limit: int, maximum: int = MAX_PAGE) -> None:
+    if not 1 <= limit <= maximum:
+        raise InvalidInput(f"limit must be from 1 to {maximum}, got {limit}", param="limit")
+
+
+def check_page(limit: int, offset: int, maximum: int = MAX_PAGE) -> None:
+    check_limit(limit, maximum)
+    if offset < 0:
+        raise InvalidInput(f"offset must be 0 or more, got {offset}", param="offset")
+
+
+@dataclass(frozen=True)
+class Page:
+    """An offset page with the total of the whole list."""
+
+    items: list[Any]
+    total: int
+    limit: int
+    offset: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + len(self.items) < self.total
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """Where a keyset page starts: past `position` in `direction` (None: the newest item)."""
+
+    position: uuid.UUID | None = None
+    direction: Direction = "older"
+
+
+@dataclass(frozen=True)
+class KeysetPage:
+    """Up to `limit` items, newest first; `has_more` says items lie beyond the page in the
+    direction it was read."""
+
+    items: list[Any]
+    limit: int
+    has_more: bool
+    direction: Direction = "older"
+
+    @property
+    def next(self) -> Keyset | None:
+        """The page after this one (older items), if any."""
+        if not self.items or (self.direction == "older" and not self.has_more):
+            return None
+        return Keyset(self.items[-1].id, "older")
+
+
+@dataclass(frozen=True)
+class ImageFilter:
+    """Which images a list shows; every field narrows it."""
+
+    flow_id: uuid.UUID | None = None
+    source: str | None = None
+    alias: str | None = None
+    include_deleted: bool = False
+    search: str | None = None
+
+    @property
+    def is_whole_project(self) -> bool:
+        """True when the list is every (live) image: its total is the project's counter."""
+        return (self.flow_id, self.source, self.alias, self.search) == (None, None, None, None)

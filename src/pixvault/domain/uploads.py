@@ -1,0 +1,19 @@
+"""Upload policies: what one API surface accepts, chosen per surface, enforced by the core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+
+
+@dataclass(frozen=True)
+class UploadPolicy:
+    """`max_bytes` is refused as soon as the body crosses it; `allowed_types` None accepts
+    any type (images among them are still probed for their dimensions)."""
+
+    max_bytes: int
+    allowed_types: frozenset[str] | None = IMAGE_TYPES
+
+    def accepts_any_type(self) -> bool:
+        return self.allowed_types is None

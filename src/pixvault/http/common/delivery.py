@@ -1,0 +1,38 @@
+"""The HTTP side of delivery, shared by every public URL: a core `Answer` as a response."""
+
+from fastapi import Request, Response
+
+from pixvault.http.common.errors import Render
+from pixvault.services.delivery import Answer, ViewerRequest
+
+
+def viewer_of(request: Request) -> ViewerRequest:
+    # The signed path is the decoded request path, as Starlette's `request.url.path` gives it
+    # (building that URL object costs ~10 µs per hit).
+    headers = request.headers
+    return ViewerRequest(
+        path=request.scope["path"],
+        accept=headers.get("accept"),
+        if_none_match=headers.get("if-none-match"),
+        range=headers.get("range"),
+        if_range=headers.get("if-range"),
+        head=request.method == "HEAD",
+    )
+
+
+async def respond(answer: Answer, render: Render) -> Response:
+    """Open the answer's body (if any) and send it; errors in the surface's envelope. An
+    error raised while the body is produced (a render refused, the store down) is the
+    caller's to render."""
+    if answer.error is not None:
+        return _with_headers(render(answer.error), answer.headers)
+    body = b"" if answer.body is None else await answer.body.read()
+    return Response(
+        body, status_code=answer.status, headers=answer.headers, media_type=answer.media_type
+    )
+
+
+def _with_headers(response: Response, headers: dict[str, str]) -> Response:
+    for name, value in headers.items():
+        response.headers[name] = value
+    return response

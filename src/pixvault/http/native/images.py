@@ -1,0 +1,172 @@
+"""The native images API (Banatie contract): `/api/v1/images`."""
+
+import json
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from pixvault.domain.errors import InvalidInput
+from pixvault.domain.ids import parse_uuid
+from pixvault.domain.models import FocalPoint, Image, Project
+from pixvault.domain.paging import ImageFilter
+from pixvault.http.common.auth import Reader, Writer, core_of
+from pixvault.http.common.errors import enveloped_route
+from pixvault.http.common.multipart import read_form
+from pixvault.http.native.errors import render_error
+from pixvault.http.native.responses import image_json, ok, paged
+from pixvault.services.library import UNSET, NewUpload, pending_flow
+
+router = APIRouter(prefix="/api/v1", tags=["images"], route_class=enveloped_route(render_error))
+
+
+def parse_meta(text: str | None) -> dict[str, Any] | None:
+    if text is None or text == "":
+        return None
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"meta must be a JSON object: {exc.msg} at position {exc.pos}", param="meta"
+        ) from None
+    if not isinstance(meta, dict):
+        raise InvalidInput('meta must be a JSON object, like {"tag": "hero"}', param="meta")
+    return meta
+
+
+def parse_flow_field(fields: dict[str, str]) -> tuple[uuid.UUID | None, bool]:
+    """The seed's flowId table: absent → pending id, `null` → no flow, a UUID → that flow."""
+    raw = fields.get("flowId")
+    if raw is None or raw == "":
+        return pending_flow(), False
+    if raw == "null":
+        return None, False
+    return parse_uuid(raw, param="flowId"), True
+
+
+async def resolve(request: Request, project: Project, ref: str, flow_id: str | None) -> Image:
+    return await core_of(request).library.resolve(project, ref, flow_id=flow_id)
+
+
+@router.post("/images/upload", status_code=201, summary="Upload an image (multipart)")
+async def upload_image(request: Request, project: Writer) -> JSONResponse:
+    core = core_of(request)
+    policy = core.native_uploads
+    form = await read_form(
+        request,
+        file_field="file",
+        open_file=lambda: core.library.stage(policy),
+        limit=policy.max_bytes,
+    )
+    if form.file is None:
+        raise InvalidInput("Attach the image as a multipart file field named 'file'", param="file")
+    with form.file:
+        flow_id, explicit = parse_flow_field(form.fields)
+        upload = NewUpload(
+            filename=form.filename,
+            alias=form.fields.get("alias") or None,
+            flow_id=flow_id,
+            flow_is_explicit=explicit,
+            flow_alias=form.fields.get("flowAlias") or None,
+            meta=parse_meta(form.fields.get("meta")),
+        )
+        image = await core.library.upload(project, form.file, upload, policy)
+    return ok(image_json(request, project, image), 201)
+
+
+@router.get("/images", summary="List images")
+async def list_images(
+    request: Request,
+    project: Reader,
+    flowId: str | None = None,
+    source: str | None = None,
+    alias: str | None = None,
+    limit: Annotated[int, Query()] = 20,
+    offset: Annotated[int, Query()] = 0,
+    includeDeleted: bool = False,
+) -> JSONResponse:
+    only = ImageFilter(
+        flow_id=parse_uuid(flowId, param="flowId") if flowId else None,
+        source=source,
+        alias=alias,
+        include_deleted=includeDeleted,
+    )
+    page = await core_of(request).library.list(project, only, limit=limit, offset=offset)
+    return paged(page, [image_json(request, project, i) for i in page.items])
+
+
+@router.get("/images/{id_or_alias}", summary="Get an image by UUID or @alias")
+async def get_image(
+    request: Request, project: Reader, id_or_alias: str, flowId: str | None = None
+) -> JSONResponse:
+    image = await resolve(request, project, id_or_alias, flowId)
+    return ok(image_json(request, project, image))
+
+
+class FocalPointIn(BaseModel):
+    x: float = Field(ge=0, le=1)
+    y: float = Field(ge=0, le=1)
+
+
+class ImageUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    focalPoint: FocalPointIn | None = None
+    meta: dict[str, Any] | None = None
+
+
+@router.put("/images/{id_or_alias}", summary="Update focal point and meta")
+async def update_image(
+    request: Request,
+    project: Writer,
+    id_or_alias: str,
+    body: ImageUpdate,
+    flowId: str | None = None,
+) -> JSONResponse:
+    image = await resolve(request, project, id_or_alias, flowId)
+    sent = body.model_fields_set
+    if "meta" in sent and body.meta is None:
+        raise InvalidInput("meta must be an object; send {} to clear it", param="meta")
+    focal = UNSET
+    if "focalPoint" in sent:
+        focal = (
+            None if body.focalPoint is None else FocalPoint(body.focalPoint.x, body.focalPoint.y)
+        )
+    updated = await core_of(request).library.update(
+        project, image.id, focal_point=focal, meta=body.meta if "meta" in sent else UNSET
+    )
+    return ok(image_json(request, project, updated))
+
+
+class AliasAssignment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    alias: str | None = Field(description="@name to assign, or null to remove")
+
+
+@router.put("/images/{id_or_alias}/alias", summary="Assign, move or remove the project alias")
+async def assign_alias(
+    request: Request,
+    project: Writer,
+    id_or_alias: str,
+    body: AliasAssignment,
+    flowId: str | None = None,
+) -> JSONResponse:
+    image = await resolve(request, project, id_or_alias, flowId)
+    updated = await core_of(request).library.assign_alias(project, image.id, body.alias)
+    return ok(image_json(request, project, updated))
+
+
+@router.delete("/images/{id_or_alias}", summary="Delete an image (hard, or ?mode=soft)")
+async def delete_image(
+    request: Request,
+    project: Writer,
+    id_or_alias: str,
+    flowId: str | None = None,
+    mode: str = "hard",
+) -> JSONResponse:
+    if mode not in ("hard", "soft"):
+        raise InvalidInput(f"mode must be 'hard' or 'soft', got {mode!r}", param="mode")
+    image = await resolve(request, project, id_or_alias, flowId)
+    await core_of(request).library.delete(project, image.id, soft=mode == "soft")
+    return ok({"id": str(image.id)}, message="Image deleted")
