@@ -97,6 +97,16 @@ images = Table(
     ),
     Index("ix_images_flow", "project_id", "flow_id", "id"),
     Index("ix_images_deleted", "deleted_at"),
+    # A folder path names one image (vault assets); NULL folders never collide.
+    Index(
+        "uq_images_folder_path",
+        "project_id",
+        "partition",
+        "collection",
+        "channel",
+        "filename",
+        unique=True,
+    ),
 )
 
 flows = Table(
