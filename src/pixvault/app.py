@@ -12,15 +12,35 @@ from pixvault.http import ops
 from pixvault.http.common.errors import Render, from_http_exception
 from pixvault.http.native import admin, cdn, flows, images
 from pixvault.http.native.errors import render_error as native_error
+from pixvault.http.slink import account
+from pixvault.http.slink import delivery as slink_delivery
+from pixvault.http.slink import images as slink_images
+from pixvault.http.slink.errors import render_query_error as slink_error
 from pixvault.observability import RequestContext
 from pixvault.services.core import Core, build_core, ensure_schema_current, initialise
 
 # The routes, in the order they are matched. Public delivery is the hot path: matched first,
 # ahead of even /docs. No API path has `img` as its third segment and `api` is a reserved
 # organisation slug, so it never shadows another route.
-ROUTERS = (images.router, flows.router, admin.router, ops.router)
-# The envelope of a request no route answers (unknown path or method), by path prefix.
-UNMATCHED: tuple[tuple[str, Render], ...] = (("/", native_error),)
+DELIVERY = (cdn.route, *slink_delivery.routes)
+ROUTERS = (
+    images.router,
+    flows.router,
+    admin.router,
+    account.router,
+    slink_images.uploads,
+    slink_images.reads,
+    ops.router,
+)
+# The envelope of a request no route answers (unknown path or method), by path prefix:
+# `/api/v1` and the admin paths are the native API's, the rest of `/api` is Slink's.
+UNMATCHED: tuple[tuple[str, Render], ...] = (
+    ("/api/v1/", native_error),
+    ("/api/admin/", native_error),
+    ("/api/bootstrap/", native_error),
+    ("/api/", slink_error),
+    ("/", native_error),
+)
 
 
 def create_app(
@@ -59,7 +79,7 @@ def create_app(
     )
     if core is not None:
         app.state.core = core
-    app.router.routes.insert(0, cdn.route)
+    app.router.routes[0:0] = DELIVERY
     for router in ROUTERS:
         app.include_router(router)
     app.add_exception_handler(HTTPException, _unmatched)

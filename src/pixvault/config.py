@@ -23,6 +23,20 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    # Users and sign-in
+    registration: bool = True
+    guest_uploads: bool = False
+    jwt_secret: str | None = Field(None, min_length=32)
+    jwt_access_ttl: int = Field(3600, ge=1)
+    login_attempts: int = Field(10, ge=1)
+    login_window_seconds: int = Field(300, ge=1)
+    # `memory://` (per process) or `redis://HOST:PORT` shared by every process.
+    rate_limit_storage: str = "memory://"
+
+    # The Slink surface: every Slink route acts on this project.
+    slink_project: str = "default/default"
+    slink_max_upload_bytes: int = Field(15 * 1024 * 1024, gt=0)
+
     # Delivery
     max_output_side: int = 8192
     max_output_area: int = 25_000_000

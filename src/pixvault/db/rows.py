@@ -88,6 +88,7 @@ def to_key(row: Row[Any]) -> ApiKey:
         kind=m["kind"],
         label=m["label"],
         prefix=m["prefix"],
+        user_id=m["user_id"],
         created_at=utc(m["created_at"]),
         expires_at=utc(m["expires_at"]),
         last_used_at=utc(m["last_used_at"]),

@@ -97,6 +97,7 @@ images = Table(
     ),
     Index("ix_images_flow", "project_id", "flow_id", "id"),
     Index("ix_images_deleted", "deleted_at"),
+    Index("ix_images_owner", "project_id", "owner_id", "id"),
     # A folder path names one image (vault assets); NULL folders never collide.
     Index(
         "uq_images_folder_path",
@@ -141,5 +142,50 @@ api_keys = Table(
     _ts("expires_at", nullable=True),
     _ts("last_used_at", nullable=True),
     _ts("revoked_at", nullable=True),
+    _ts("created_at"),
+    # Keys a user creates for themselves (Slink's `sk_` keys act as that user).
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Index("ix_api_keys_user", "user_id"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("is_admin", Boolean, nullable=False, server_default=text("false")),
+    _ts("created_at"),
+)
+
+project_members = Table(
+    "project_members",
+    metadata,
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    _ts("created_at"),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    _ts("created_at"),
+    _ts("expires_at"),
+    # Set when the token is exchanged (rotation) or revoked (logout); it never works again.
+    _ts("used_at", nullable=True),
+    Index("ix_refresh_tokens_user", "user_id"),
+)
+
+# Instance-wide secrets every process must share (the JWT signing key).
+instance_secrets = Table(
+    "instance_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(200), nullable=False),
     _ts("created_at"),
 )

@@ -104,8 +104,64 @@ class Unauthenticated(PixvaultError):
     """No credential, or one that is unknown, revoked or expired."""
 
 
+class TokenMissing(Unauthenticated):
+    """A route that needs a signed-in user got no access token."""
+
+    def __init__(self) -> None:
+        super().__init__("JWT Token not found")
+
+
+class TokenInvalid(Unauthenticated):
+    def __init__(self) -> None:
+        super().__init__("Invalid JWT Token")
+
+
+class TokenExpired(Unauthenticated):
+    def __init__(self) -> None:
+        super().__init__("Expired JWT Token")
+
+
+class KeyRejected(Unauthenticated):
+    """An API key that is missing, unknown, revoked, expired, or not valid here."""
+
+
+class InvalidCredentials(Unauthenticated):
+    """Sign-in failed: unknown user or wrong password (never says which)."""
+
+    def __init__(self, message: str = "Invalid credentials.") -> None:
+        super().__init__(message, param="credentials")
+
+
+class InvalidRefreshToken(InvalidCredentials):
+    def __init__(self) -> None:
+        super().__init__("Invalid or expired refresh token.")
+
+
+class TooManyAttempts(PixvaultError):
+    """Too many failed sign-ins for this account or address: wait `retry_after` seconds."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"Too many failed sign-in attempts; try again in {retry_after} seconds")
+        self.retry_after = retry_after
+
+
 class Forbidden(PixvaultError):
     """The caller is known but may not do this."""
+
+
+class NotOwner(Forbidden):
+    def __init__(self) -> None:
+        super().__init__("Access Denied.")
+
+
+class RegistrationClosed(Forbidden):
+    def __init__(self) -> None:
+        super().__init__("Sign up is not allowed")
+
+
+class GuestUploadsClosed(Forbidden):
+    def __init__(self) -> None:
+        super().__init__("Guest uploads are not allowed on this instance; sign in to upload")
 
 
 class PresetsOnly(Forbidden):
@@ -164,6 +220,11 @@ class ProjectNotFound(NotFound):
         super().__init__(f"Project {ref} not found")
 
 
+class UserNotFound(NotFound):
+    def __init__(self, ref: str | uuid.UUID):
+        super().__init__(f"User {ref} not found")
+
+
 class KeyNotFound(NotFound):
     def __init__(self, key_id: uuid.UUID):
         super().__init__(f"API key {key_id} not found")
@@ -185,6 +246,16 @@ class MethodNotAllowed(PixvaultError):
 
 class Conflict(PixvaultError):
     """The request clashes with what exists."""
+
+
+class EmailTaken(Conflict):
+    def __init__(self, email: str):
+        super().__init__(f"The email {email} is already registered", param="email")
+
+
+class UsernameTaken(Conflict):
+    def __init__(self, username: str):
+        super().__init__(f"The username {username} is already taken", param="username")
 
 
 class ProjectExists(Conflict):

@@ -28,7 +28,18 @@ class ByAlias:
     alias: str
 
 
-Locator = ById | ByAlias
+@dataclass(frozen=True)
+class BySlinkId:
+    """Slink's `/image/{id}.{ext}`: an image by id, the extension naming the output format.
+    Every delivery counts a view, as Slink does."""
+
+    org: str
+    project: str
+    image_id: str
+    ext: str
+
+
+Locator = ById | ByAlias | BySlinkId
 
 
 def cdn_locator(org: str, project: str, ref: str) -> Locator:

@@ -81,10 +81,28 @@ class ApiKey:
     kind: str
     label: str | None
     prefix: str
+    user_id: uuid.UUID | None
     created_at: datetime
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class User:
+    id: uuid.UUID
+    email: str
+    username: str
+    display_name: str
+    is_admin: bool
+    project_ids: tuple[uuid.UUID, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
 
 
 @dataclass(frozen=True)

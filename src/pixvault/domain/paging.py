@@ -1,7 +1,8 @@
 """Pages of a list: offset pages (page numbers, totals) and keyset pages (cursors).
 
-Keyset pages continue from the position of the last item seen instead of skipping `offset`
-rows, so the cost of a page does not grow with its depth. Image ids are UUIDv7, minted with
+Keyset pages continue from the position of the last item seen, in either direction (older:
+newest first; newer: oldest first), instead of skipping `offset` rows, so the cost of a page
+does not grow with its depth. Image ids are UUIDv7, minted with
 the row's `created_at`: their order is creation order, so a position is just an id and the
 (project, id) index serves every page. Each surface encodes positions in its own cursor
 tokens; the core never sees them.
@@ -54,8 +55,8 @@ class Keyset:
 
 @dataclass(frozen=True)
 class KeysetPage:
-    """Up to `limit` items, newest first; `has_more` says items lie beyond the page in the
-    direction it was read."""
+    """Up to `limit` items in the order read (newest first for "older", oldest first for
+    "newer"); `has_more` says items lie beyond the page in that direction."""
 
     items: list[Any]
     limit: int
@@ -64,23 +65,57 @@ class KeysetPage:
 
     @property
     def next(self) -> Keyset | None:
-        """The page after this one (older items), if any."""
-        if not self.items or (self.direction == "older" and not self.has_more):
+        """The page after this one in the same direction, if any."""
+        if not self.has_more:
             return None
-        return Keyset(self.items[-1].id, "older")
+        return Keyset(self.items[-1].id, self.direction)
+
+
+SEARCHABLE = frozenset({"filename", "description", "alias", "tags", "owner"})
+ORDERABLE = (
+    "created_at",
+    "updated_at",
+    "views",
+    "description",
+    "filename",
+    "size",
+    "width",
+    "height",
+)
 
 
 @dataclass(frozen=True)
 class ImageFilter:
-    """Which images a list shows; every field narrows it."""
+    """Which images a list shows; every field narrows it. `search` matches, case-insensitively
+    and with `%` and `_` taken literally, any of the `search_in` fields (`owner`: the owner's
+    username or display name)."""
 
     flow_id: uuid.UUID | None = None
     source: str | None = None
     alias: str | None = None
     include_deleted: bool = False
+    owner_id: uuid.UUID | None = None
+    public_only: bool = False
     search: str | None = None
+    search_in: frozenset[str] = frozenset({"filename", "description", "alias", "tags"})
 
     @property
     def is_whole_project(self) -> bool:
         """True when the list is every (live) image: its total is the project's counter."""
-        return (self.flow_id, self.source, self.alias, self.search) == (None, None, None, None)
+        narrowing = (self.flow_id, self.source, self.alias, self.owner_id, self.search or None)
+        return narrowing == (None,) * 5 and not self.public_only
+
+
+@dataclass(frozen=True)
+class Order:
+    """The order of an offset page; ties are broken by id in the same direction."""
+
+    field: str = "created_at"
+    descending: bool = True
+
+    def __post_init__(self) -> None:
+        if self.field not in ORDERABLE:
+            raise InvalidInput(
+                f"Cannot order by {self.field!r}; use one of: {', '.join(ORDERABLE)}",
+                param="orderBy",
+            )

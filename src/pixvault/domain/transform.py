@@ -49,6 +49,15 @@ MIME_FORMAT: dict[str, str] = {mime: fmt for fmt, mime in FORMAT_MIME.items()} |
     "image/jpg": "jpeg",
     "image/pjpeg": "jpeg",
 }
+EXTENSIONS = {
+    "jpg": "jpeg",
+    "jpeg": "jpeg",
+    "png": "png",
+    "webp": "webp",
+    "gif": "gif",
+    "avif": "avif",
+}
+FORMAT_EXTENSION = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif", "avif": "avif"}
 FALLBACK_FORMAT = "jpeg"
 """Output for sources browsers cannot show (HEIC, TIFF, ...) when no format is requested."""
 
@@ -110,6 +119,21 @@ _GRAVITY_VALUES = {
 
 _INT_RE = re.compile(r"[0-9]{1,6}")
 _DPR_RE = re.compile(r"[0-9](\.[0-9]{1,2})?")
+
+
+def extension_format(ext: str) -> str:
+    """The output format a file extension names (`jpg` is jpeg); 400 for any other."""
+    fmt = EXTENSIONS.get(ext.lower())
+    if fmt is None:
+        raise InvalidInput(
+            f"Unknown image extension {ext!r}; use one of: {', '.join(EXTENSIONS)}", param="ext"
+        )
+    return fmt
+
+
+def is_truthy_crop(value: str) -> bool:
+    """Whether a `crop` value asks for a crop (true/1 or a strategy), not false/0."""
+    return _CROP_VALUES.get(value.lower(), "false") != "false"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+# Slink's image formats that pixvault decodes (BMP is stored as PNG: see imaging/probe.py).
+SLINK_TYPES = frozenset({*IMAGE_TYPES, "image/gif", "image/avif", "image/bmp"})
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,11 @@ shrink-on-load decode proves the file is complete, so truncated and corrupt file
 Sources are bytes (small uploads) or a path (uploads spilled to disk), read sequentially.
 """
 
+import io
 from dataclasses import dataclass
 
 import pyvips
+from PIL import Image as PILImage
 
 from pixvault.domain.errors import ImageTooLarge, InvalidImage, InvalidInput, UnsupportedType
 
@@ -22,12 +24,17 @@ _LOADERS = {
 OCTET_STREAM = "application/octet-stream"
 
 
+_BMP_HEADERS = (12, 40, 52, 56, 64, 108, 124)
+
+
 @dataclass(frozen=True)
 class Probe:
     mime: str
     width: int | None
     height: int | None
     pages: int
+    # What to store instead of the upload: BMP (which libvips cannot decode) becomes PNG.
+    converted: bytes | None = None
 
 
 def sniff_mime(head: bytes) -> str | None:
@@ -42,6 +49,8 @@ def sniff_mime(head: bytes) -> str | None:
         return "image/gif"
     if head[4:12] in (b"ftypavif", b"ftypavis"):
         return "image/avif"
+    if head[:2] == b"BM" and int.from_bytes(head[14:18], "little") in _BMP_HEADERS:
+        return "image/bmp"
     return None
 
 
@@ -66,6 +75,8 @@ def probe(
             f"Unsupported file type ({found}); upload one of: {', '.join(sorted(allowed or ()))}",
             param="file",
         )
+    if mime == "image/bmp":
+        return _bmp_as_png(source, max_pixels)
     name = _LOADERS[mime] + ("_buffer" if isinstance(source, bytes) else "")
     loader = getattr(pyvips.Image, name)
     try:
@@ -79,6 +90,22 @@ def probe(
         raise ImageTooLarge(width, page_height, max_pixels)
     _prove_decodable(loader, source, mime)
     return Probe(mime=mime, width=width, height=page_height, pages=pages)
+
+
+def _bmp_as_png(source: bytes | str, max_pixels: int) -> Probe:
+    """Decode a BMP with Pillow (its header first, against the pixel limit) and re-encode it
+    losslessly as PNG, which every later render can read."""
+    try:
+        with PILImage.open(io.BytesIO(source) if isinstance(source, bytes) else source) as bmp:
+            width, height = bmp.size
+            if width * height > max_pixels:
+                raise ImageTooLarge(width, height, max_pixels)
+            bmp.load()
+            out = io.BytesIO()
+            bmp.convert("RGBA" if "A" in bmp.getbands() else "RGB").save(out, "PNG")
+    except (OSError, ValueError, PILImage.DecompressionBombError):
+        raise InvalidImage("image/bmp") from None
+    return Probe("image/png", width, height, 1, converted=out.getvalue())
 
 
 def _prove_decodable(loader, source: bytes | str, mime: str) -> None:  # type: ignore[no-untyped-def]

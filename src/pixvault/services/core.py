@@ -10,15 +10,19 @@ from pixvault.db import migrate
 from pixvault.db.engine import Database
 from pixvault.domain.models import IssuedKey, Project
 from pixvault.domain.transform import Limits
-from pixvault.domain.uploads import IMAGE_TYPES, UploadPolicy
+from pixvault.domain.uploads import IMAGE_TYPES, SLINK_TYPES, UploadPolicy
 from pixvault.imaging.pool import RenderPool
 from pixvault.services.delivery import DeliveryService
 from pixvault.services.flows import FlowService
 from pixvault.services.health import readiness
 from pixvault.services.keys import KeyService
 from pixvault.services.library import LibraryService
-from pixvault.services.projects import ProjectService
+from pixvault.services.logins import LoginLimiter
+from pixvault.services.projects import ProjectService, split_path
+from pixvault.services.tokens import TokenService
 from pixvault.services.urls import PublicUrls
+from pixvault.services.users import UserService
+from pixvault.services.views import ViewCounter
 from pixvault.storage import BlobStore, open_store
 
 DEFAULT_ORG = "default"
@@ -35,13 +39,18 @@ class Core:
     library: LibraryService
     flows: FlowService
     delivery: DeliveryService
+    users: UserService
+    tokens: TokenService
+    views: ViewCounter
     urls: PublicUrls
     native_uploads: UploadPolicy
+    slink_uploads: UploadPolicy
 
     async def readiness(self) -> dict[str, str]:
         return await readiness(self.db, self.blobs)
 
     async def close(self) -> None:
+        await self.views.close()
         await self.db.dispose()
 
 
@@ -61,11 +70,13 @@ def build_core(settings: Settings) -> Core:
         spool_dir=None if settings.upload_spool_dir is None else str(settings.upload_spool_dir),
         lookup_cache_seconds=settings.lookup_cache_seconds,
     )
+    views = ViewCounter(db)
     delivery = DeliveryService(
         blobs,
         RenderPool(workers=settings.render_workers, queue=settings.render_queue),
         projects,
         library,
+        views,
         limits=limits,
         mutable_max_age=settings.mutable_max_age,
         auto_format_default=settings.auto_format_by_default,
@@ -73,6 +84,15 @@ def build_core(settings: Settings) -> Core:
         redirect_expires=(
             settings.redirect_expires_seconds if settings.delivery_mode == "redirect" else None
         ),
+    )
+    users = UserService(
+        db,
+        LoginLimiter(
+            settings.rate_limit_storage,
+            attempts=settings.login_attempts,
+            window_seconds=settings.login_window_seconds,
+        ),
+        registration=settings.registration,
     )
     return Core(
         settings=settings,
@@ -83,8 +103,14 @@ def build_core(settings: Settings) -> Core:
         library=library,
         flows=FlowService(db, library),
         delivery=delivery,
+        users=users,
+        tokens=TokenService(
+            db, users, access_ttl=settings.jwt_access_ttl, secret=settings.jwt_secret
+        ),
+        views=views,
         urls=PublicUrls(settings.public_url),
         native_uploads=UploadPolicy(settings.max_upload_bytes, IMAGE_TYPES),
+        slink_uploads=UploadPolicy(settings.slink_max_upload_bytes, SLINK_TYPES),
     )
 
 
@@ -98,6 +124,7 @@ async def initialise(core: Core) -> InitResult:
     """Migrate, then make sure the default project and a first secret key exist (idempotent)."""
     await migrate.upgrade(core.db)
     project, _ = await core.projects.ensure(DEFAULT_ORG, DEFAULT_PROJECT)
+    await core.projects.ensure(*split_path(core.settings.slink_project))
     first_key = None
     if await core.keys.count() == 0:
         first_key = await core.keys.issue("secret", project.id, label="first key")

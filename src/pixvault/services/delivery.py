@@ -37,7 +37,7 @@ from pixvault.domain.errors import (
     RangeNotSatisfiable,
 )
 from pixvault.domain.ids import parse_uuid
-from pixvault.domain.locators import ByAlias, Locator
+from pixvault.domain.locators import ByAlias, BySlinkId, Locator
 from pixvault.domain.models import Image, Project
 from pixvault.domain.policy import signature_matches
 from pixvault.domain.transform import (
@@ -45,6 +45,7 @@ from pixvault.domain.transform import (
     MIME_FORMAT,
     Limits,
     Transform,
+    extension_format,
     negotiate_format,
     parse_transform,
 )
@@ -54,6 +55,7 @@ from pixvault.metrics import DERIVATIVE_CACHE, RENDER_SECONDS
 from pixvault.services.blobkeys import derivative_key
 from pixvault.services.library import LibraryService
 from pixvault.services.projects import ProjectService
+from pixvault.services.views import ViewCounter
 from pixvault.storage import BlobMissing, BlobStore
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -145,6 +147,7 @@ class DeliveryService:
         pool: RenderPool,
         projects: ProjectService,
         library: LibraryService,
+        views: ViewCounter,
         *,
         limits: Limits,
         mutable_max_age: int,
@@ -155,6 +158,7 @@ class DeliveryService:
         self.blobs = blobs
         self.projects = projects
         self.library = library
+        self.views = views
         # Hot derivatives in memory. Safe in every process: a derivative's key names its
         # content (image, content hash, focal point, transform), so it can never be stale.
         self._memory: LRUCache[str, bytes] | None = (
@@ -179,16 +183,21 @@ class DeliveryService:
         project = await self.projects.find_for_delivery(locator.org, locator.project)
         if project is None:
             return Answer(404, {}, error=ProjectNotFound(f"{locator.org}/{locator.project}"))
+        if isinstance(locator, BySlinkId):
+            params = [*params, ("format", extension_format(locator.ext))]
         spec = self.transform_for(project, viewer.path, params)
         mutable = isinstance(locator, ByAlias)
-        ref = locator.alias if mutable else locator.image_id
+        ref = locator.alias if isinstance(locator, ByAlias) else locator.image_id
         if not mutable:
             parse_uuid(ref, param="imageId")
         try:
             image = await self.library.find_for_delivery(project, ref)
         except NotFound as exc:
             return Answer(404, {}, error=exc)
-        return await self._answer(project, image, spec, viewer, mutable=mutable)
+        answer = await self._answer(project, image, spec, viewer, mutable=mutable)
+        if isinstance(locator, BySlinkId):
+            self.views.add(image.id)
+        return answer
 
     def transform_for(
         self, project: Project, path: str, params: list[tuple[str, str]]

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pixvault.db.engine import Database
 from pixvault.db.queries import keys as rows
 from pixvault.db.rows import now, to_key, to_project, utc
-from pixvault.domain.errors import BootstrapClosed, InvalidInput, KeyNotFound, Unauthenticated
+from pixvault.domain.errors import BootstrapClosed, InvalidInput, KeyNotFound, KeyRejected
 from pixvault.domain.ids import new_id
 from pixvault.domain.models import ApiKey, IssuedKey
 from pixvault.domain.principal import Guest, KeyPrincipal, Principal
@@ -51,7 +51,11 @@ class KeyService:
         *,
         label: str | None = None,
         expires_in_days: int | None = None,
+        expires_at: datetime | None = None,
+        user_id: uuid.UUID | None = None,
     ) -> IssuedKey:
+        """A new key, shown once. `user_id` makes it a user's own key: it acts as that user
+        (uploads are theirs) in the project."""
         if kind not in PREFIXES:
             raise InvalidInput(
                 f"Unknown key kind {kind!r}; use one of: {', '.join(PREFIXES)}", param="kind"
@@ -65,8 +69,12 @@ class KeyService:
             await self.projects.get(project_id)
         if expires_in_days is not None and expires_in_days < 1:
             raise InvalidInput("expiresInDays must be a positive integer", param="expiresInDays")
-        secret = PREFIXES[kind] + secrets.token_urlsafe(32)
         created = now()
+        if expires_at is not None and expires_at <= created:
+            raise InvalidInput("expiresAt must be in the future", param="expiresAt")
+        if expires_in_days:
+            expires_at = created + timedelta(days=expires_in_days)
+        secret = PREFIXES[kind] + secrets.token_urlsafe(32)
         values = {
             "id": new_id(),
             "project_id": project_id,
@@ -74,8 +82,9 @@ class KeyService:
             "label": label,
             "key_hash": hash_key(secret),
             "prefix": secret[:10],
-            "expires_at": created + timedelta(days=expires_in_days) if expires_in_days else None,
+            "expires_at": expires_at,
             "created_at": created,
+            "user_id": user_id,
         }
         async with self.db.write() as conn:
             await rows.insert_key(conn, values)
@@ -88,9 +97,22 @@ class KeyService:
             raise KeyNotFound(key_id)
         return to_key(row)
 
-    async def list(self, project_id: uuid.UUID | None = None) -> list[ApiKey]:
+    async def list(
+        self, project_id: uuid.UUID | None = None, *, user_id: uuid.UUID | None = None
+    ) -> list[ApiKey]:
         async with self.db.read() as conn:
-            return [to_key(r) for r in await rows.listed(conn, project_id)]
+            found = [to_key(r) for r in await rows.listed(conn, project_id)]
+        return found if user_id is None else [k for k in found if k.user_id == user_id]
+
+    async def revoke_own(self, user_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
+        """Revoke one of a user's own keys; another user's key is not found."""
+        try:
+            key = await self.get(key_id)
+        except KeyNotFound:
+            raise KeyNotFound(key_id) from None
+        if key.user_id != user_id:
+            raise KeyNotFound(key_id)
+        return await self.revoke(key_id)
 
     async def revoke(self, key_id: uuid.UUID) -> ApiKey:
         async with self.db.write() as conn:
@@ -117,25 +139,26 @@ class KeyService:
         hashed = hash_key(secret)
         valid = await self._valid.get(hashed, lambda: self._check(hashed))
         if valid.expires_at is not None and valid.expires_at <= now():
-            raise Unauthenticated(_EXPIRED)
+            raise KeyRejected(_EXPIRED)
         return valid.principal
 
     async def _check(self, hashed: str) -> _ValidKey:
         async with self.db.read() as conn:
             row = await rows.by_hash(conn, hashed)
         if row is None:
-            raise Unauthenticated("Invalid API key: no such key exists; check for typos")
+            raise KeyRejected("Invalid API key: no such key exists; check for typos")
         key = to_key(row)
         moment = now()
         if key.revoked_at is not None:
-            raise Unauthenticated("This API key was revoked; create a new one")
+            raise KeyRejected("This API key was revoked; create a new one")
         if key.expires_at is not None and key.expires_at <= moment:
-            raise Unauthenticated(_EXPIRED)
+            raise KeyRejected(_EXPIRED)
         last_used = utc(key.last_used_at)
         if last_used is None or moment - last_used > _LAST_USED_RESOLUTION:
             async with self.db.write() as conn:
                 await rows.touch(conn, key.id, moment)
         project = None if key.project_id is None else to_project(row, prefix="p_")
         return _ValidKey(
-            KeyPrincipal(key_id=key.id, kind=key.kind, project=project), key.expires_at
+            KeyPrincipal(key_id=key.id, kind=key.kind, project=project, owner_id=key.user_id),
+            key.expires_at,
         )

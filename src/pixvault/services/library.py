@@ -4,6 +4,7 @@ Crash consistency: bytes are written before the row that references them, and ro
 before their bytes, so a crash leaves at most an unreferenced blob for `pixvault gc`.
 """
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -32,6 +33,7 @@ from pixvault.domain.paging import (
     ImageFilter,
     Keyset,
     KeysetPage,
+    Order,
     Page,
     check_limit,
     check_page,
@@ -136,6 +138,10 @@ class LibraryService:
         )
         image_id = new_id()
         key = original_key(project.id, image_id)
+        size, sha256 = staged.size, staged.sha256
+        if found.converted is not None:
+            source = found.converted
+            size, sha256 = len(source), hashlib.sha256(source).hexdigest()
         if isinstance(source, bytes):
             await self.blobs.put(key, source)
         else:
@@ -149,10 +155,10 @@ class LibraryService:
             "alias": None,
             "storage_key": key,
             "mime_type": found.mime,
-            "size": staged.size,
+            "size": size,
             "width": found.width,
             "height": found.height,
-            "sha256": staged.sha256,
+            "sha256": sha256,
             "meta": upload.meta or {},
             "tags": upload.tags,
             "description": upload.description,
@@ -168,7 +174,7 @@ class LibraryService:
             with anyio.CancelScope(shield=True):
                 await self._forget_blob(key)
             raise
-        UPLOAD_BYTES.inc(staged.size)
+        UPLOAD_BYTES.inc(size)
         self._hot.clear()
         return await self.get(project, image_id)
 
@@ -207,8 +213,14 @@ class LibraryService:
         *,
         focal_point: FocalPoint | None = UNSET,
         meta: dict[str, Any] = UNSET,
+        description: str | None = UNSET,
+        is_public: bool = UNSET,
     ) -> Image:
         values: dict[str, Any] = {"updated_at": now()}
+        if description is not UNSET:
+            values["description"] = description
+        if is_public is not UNSET:
+            values["is_public"] = is_public
         if focal_point is not UNSET:
             values["focal_x"] = None if focal_point is None else focal_point.x
             values["focal_y"] = None if focal_point is None else focal_point.y
@@ -281,6 +293,12 @@ class LibraryService:
             raise ImageNotFound(image_id)
         return to_image(row)
 
+    async def get_many(self, project: Project, image_ids: list[uuid.UUID]) -> list[Image]:
+        """The live images among these ids, in the order asked; unknown ids are left out."""
+        async with self.db.read() as conn:
+            found = {r.id: to_image(r) for r in await rows.by_ids(conn, project.id, image_ids)}
+        return [found[i] for i in image_ids if i in found]
+
     async def resolve(self, project: Project, ref: str, *, flow_id: str | None = None) -> Image:
         """Find an image by UUID or alias: technical, then flow alias, then project alias."""
         if not ref.startswith("@"):
@@ -323,12 +341,15 @@ class LibraryService:
         *,
         limit: int = 20,
         offset: int = 0,
+        order: Order | None = None,
     ) -> Page:
-        """An offset page, newest first, with the total of the whole filtered list."""
+        """An offset page (newest first unless `order` says otherwise) with the total of the
+        whole filtered list."""
         check_page(limit, offset)
         _check_filter(only)
+        query = rows.offset_page(project.id, only, limit, offset, order)
         async with self.db.read() as conn:
-            found = (await conn.execute(rows.offset_page(project.id, only, limit, offset))).all()
+            found = (await conn.execute(query)).all()
             total = await conn.scalar(rows.total(project.id, only))
         return Page([to_image(r) for r in found], total or 0, limit, offset)
 
@@ -347,8 +368,6 @@ class LibraryService:
         async with self.db.read() as conn:
             found = (await conn.execute(rows.keyset_page(project.id, only, limit, start))).all()
         items = [to_image(r) for r in found[:limit]]
-        if start.direction == "newer":
-            items.reverse()
         return KeysetPage(items, limit, len(found) > limit, start.direction)
 
     async def _check_flow_owner(self, project: Project, flow_id: uuid.UUID) -> None:

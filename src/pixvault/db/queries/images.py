@@ -26,9 +26,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from pixvault.db.queries import users as user_rows
 from pixvault.db.rows import now
 from pixvault.db.tables import flow_aliases, flows, images, projects
-from pixvault.domain.paging import ImageFilter, Keyset
+from pixvault.domain.paging import ImageFilter, Keyset, Order
 
 
 def live(project_id: uuid.UUID) -> ColumnElement[bool]:
@@ -81,6 +82,13 @@ async def by_folder_path(
     return (await conn.execute(LIVE_BY_FOLDER_PATH, params)).first()
 
 
+async def by_ids(
+    conn: AsyncConnection, project_id: uuid.UUID, image_ids: list[uuid.UUID]
+) -> Sequence[Row[Any]]:
+    query = select(images).where(live(project_id), images.c.id.in_(image_ids))
+    return (await conn.execute(query)).all()
+
+
 def technical(project_id: uuid.UUID, flow_id: uuid.UUID, ref: str) -> Select[Any]:
     """`@last`, `@first` or `@upload` of a flow."""
     query = select(images).where(live(project_id), images.c.flow_id == flow_id)
@@ -122,29 +130,48 @@ def matching(project_id: uuid.UUID, only: ImageFilter) -> list[ColumnElement[boo
         where.append(images.c.source == only.source)
     if only.alias is not None:
         where.append(images.c.alias == only.alias)
+    if only.owner_id is not None:
+        where.append(images.c.owner_id == only.owner_id)
+    if only.public_only:
+        where.append(images.c.is_public.is_(True))
     if only.search:
         pattern = f"%{_escape_like(only.search.lower())}%"
-        where.append(
-            or_(
-                *(
-                    func.lower(column).like(pattern, escape="\\")
-                    for column in (
-                        images.c.filename,
-                        images.c.description,
-                        images.c.alias,
-                        cast(images.c.tags, String),
-                    )
-                )
-            )
-        )
+        where.append(or_(*_searched(only.search_in, pattern)))
     return where
 
 
-def offset_page(project_id: uuid.UUID, only: ImageFilter, limit: int, offset: int) -> Select[Any]:
+def _searched(fields: frozenset[str], pattern: str) -> list[ColumnElement[bool]]:
+    columns = {
+        "filename": images.c.filename,
+        "description": images.c.description,
+        "alias": images.c.alias,
+        "tags": cast(images.c.tags, String),
+    }
+    found = [
+        func.lower(column).like(pattern, escape="\\")
+        for name, column in columns.items()
+        if name in fields
+    ]
+    if "owner" in fields:
+        found.append(images.c.owner_id.in_(user_rows.matching_names(pattern)))
+    return found
+
+
+def offset_page(
+    project_id: uuid.UUID, only: ImageFilter, limit: int, offset: int, order: Order | None = None
+) -> Select[Any]:
+    """Newest first by default (ids are time ordered); other orders break ties by id."""
+    if order is None or order == Order():
+        ordering = [images.c.id.desc()]
+    else:
+        column = images.c[order.field]
+        ordering = [column.desc(), images.c.id.desc()]
+        if not order.descending:
+            ordering = [column.asc(), images.c.id.asc()]
     return (
         select(images)
         .where(*matching(project_id, only))
-        .order_by(images.c.id.desc())
+        .order_by(*ordering)
         .limit(limit)
         .offset(offset)
     )
@@ -283,6 +310,15 @@ async def unlink_flow(conn: AsyncConnection, project_id: uuid.UUID, flow_id: uui
 async def flow_has_images(conn: AsyncConnection, project_id: uuid.UUID, flow_id: uuid.UUID) -> bool:
     query = select(images.c.id).where(live(project_id), images.c.flow_id == flow_id).limit(1)
     return await conn.scalar(query) is not None
+
+
+async def add_views(conn: AsyncConnection, counts: dict[uuid.UUID, int]) -> None:
+    statement = (
+        update(images)
+        .where(images.c.id == bindparam("image_id"))
+        .values(views=images.c.views + bindparam("n"))
+    )
+    await conn.execute(statement, [{"image_id": k, "n": n} for k, n in counts.items()])
 
 
 # -- garbage collection --------------------------------------------------------------------

@@ -22,6 +22,7 @@ from pixvault.domain.errors import (
     RangeNotSatisfiable,
     RenderQueueFull,
     RouteNotFound,
+    TooManyAttempts,
 )
 
 Render = Callable[[PixvaultError], Response]
@@ -53,7 +54,7 @@ class ErrorTable:
 
 
 def error_headers(exc: PixvaultError) -> dict[str, str]:
-    if isinstance(exc, RenderQueueFull):
+    if isinstance(exc, RenderQueueFull | TooManyAttempts):
         return {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, RangeNotSatisfiable):
         return {"Content-Range": f"bytes */{exc.size}"}

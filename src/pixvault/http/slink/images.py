@@ -1,0 +1,359 @@
+"""Slink images: uploads (signed in, guest, API key), detail, lists, changes and deletes."""
+
+import base64
+import binascii
+import json
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr
+
+from pixvault.domain.errors import (
+    GuestUploadsClosed,
+    ImageNotFound,
+    InvalidInput,
+    NotOwner,
+)
+from pixvault.domain.ids import parse_uuid
+from pixvault.domain.models import Image, Project
+from pixvault.domain.paging import ImageFilter, Keyset, Order
+from pixvault.domain.principal import Principal, may_change
+from pixvault.http.common.auth import core_of
+from pixvault.http.common.errors import enveloped_route
+from pixvault.http.common.multipart import read_form
+from pixvault.http.slink import shapes
+from pixvault.http.slink.auth import Caller, KeyHolder, SignedIn, slink_project
+from pixvault.http.slink.errors import render_form_error, render_query_error
+from pixvault.services.library import UNSET, NewUpload
+
+uploads = APIRouter(prefix="/api", tags=["slink"], route_class=enveloped_route(render_form_error))
+reads = APIRouter(prefix="/api", tags=["slink"], route_class=enveloped_route(render_query_error))
+
+MAX_DESCRIPTION = 255
+ORDER_FIELDS = {
+    "attributes.createdAt": "created_at",
+    "attributes.updatedAt": "updated_at",
+    "attributes.views": "views",
+    "attributes.description": "description",
+    "attributes.fileName": "filename",
+    "metadata.size": "size",
+    "metadata.width": "width",
+    "metadata.height": "height",
+}
+SEARCH_FIELDS = {
+    "description": frozenset({"description"}),
+    "hashtag": frozenset({"description"}),
+    "user": frozenset({"owner"}),
+}
+_TRUE, _FALSE = ("true", "1", "on", "yes"), ("false", "0", "off", "no", "")
+
+
+# -- uploads -------------------------------------------------------------------------------
+
+
+def _flag(value: str | None, param: str) -> bool:
+    text = (value or "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InvalidInput(f"{param} must be true or false, got {value!r}", param=param)
+
+
+def _description(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_DESCRIPTION:
+        raise InvalidInput(
+            f"The description is at most {MAX_DESCRIPTION} characters", param="description"
+        )
+    return value
+
+
+async def _upload(request: Request, project: Project, owner: uuid.UUID | None) -> Image:
+    """Store the `image` field; guests' uploads (no owner) are always public."""
+    core = core_of(request)
+    policy = core.slink_uploads
+    form = await read_form(
+        request,
+        file_field="image",
+        open_file=lambda: core.library.stage(policy),
+        limit=policy.max_bytes,
+    )
+    if form.file is None:
+        raise InvalidInput(
+            "Attach the image as a multipart file field named 'image'", param="image"
+        )
+    with form.file:
+        public = owner is None or _flag(form.fields.get("isPublic"), "isPublic")
+        upload = NewUpload(
+            filename=form.filename,
+            flow_id=None,
+            description=_description(form.fields.get("description")),
+            is_public=public,
+            owner_id=owner,
+        )
+        return await core.library.upload(project, form.file, upload, policy)
+
+
+def _json_created(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=201, headers=headers)
+
+
+@uploads.post("/upload", status_code=201, summary="Slink: upload")
+@uploads.put("/upload", status_code=201, include_in_schema=False)
+async def upload(request: Request, caller: SignedIn) -> JSONResponse:
+    image = await _upload(request, caller.project, caller.principal.user_id)  # type: ignore[union-attr]
+    return _json_created({"id": str(image.id)}, {"Location": f"image/{image.id}/detail"})
+
+
+@uploads.post("/guest/upload", status_code=201, summary="Slink: guest upload")
+@uploads.put("/guest/upload", status_code=201, include_in_schema=False)
+async def guest_upload(request: Request) -> JSONResponse:
+    if not core_of(request).settings.guest_uploads:
+        raise GuestUploadsClosed()
+    image = await _upload(request, await slink_project(request), None)
+    return _json_created({"id": str(image.id)})
+
+
+@uploads.post("/external/upload", status_code=201, summary="Slink: upload with a key")
+@uploads.put("/external/upload", status_code=201, include_in_schema=False)
+async def external_upload(request: Request, caller: KeyHolder) -> JSONResponse:
+    assert caller.user is not None
+    image = await _upload(request, caller.project, caller.user.id)
+    name = shapes.file_name(image)
+    return _json_created(
+        {
+            "url": f"image/{name}",
+            "thumbnailUrl": f"image/{name}?width=300&height=300&crop=true",
+            "id": str(image.id),
+        }
+    )
+
+
+# -- one image -----------------------------------------------------------------------------
+
+
+def _image_id(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise ImageNotFound(text) from None  # Slink: a non-UUID id is not found
+
+
+async def _own_image(request: Request, caller: Caller, image_id: str) -> Image:
+    image = await core_of(request).library.get(caller.project, _image_id(image_id))
+    if not may_change(caller.principal, image):
+        raise NotOwner()
+    return image
+
+
+def _views(request: Request, image: Image) -> int:
+    return image.views + core_of(request).views.pending(image.id)
+
+
+@reads.get("/image/{image_id}/detail", summary="Slink: one of your images")
+async def image_detail(request: Request, caller: SignedIn, image_id: str) -> JSONResponse:
+    image = await _own_image(request, caller, image_id)
+    return JSONResponse(shapes.detail(image, _views(request, image)))
+
+
+class ImageChange(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    description: StrictStr | None = None
+    isPublic: StrictBool | None = None
+    license: StrictStr | None = None
+
+
+@uploads.patch("/image/{image_id}", status_code=204, summary="Slink: change description, isPublic")
+async def change_image(
+    request: Request, caller: SignedIn, image_id: str, body: ImageChange
+) -> Response:
+    image = await _own_image(request, caller, image_id)
+    await core_of(request).library.update(
+        caller.project,
+        image.id,
+        description=UNSET if body.description is None else _description(body.description),
+        is_public=UNSET if body.isPublic is None else body.isPublic,
+    )
+    return Response(status_code=204)
+
+
+class ImageDeletion(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    preserveOnDisk: StrictBool = False
+
+
+@uploads.delete("/image/{image_id}", status_code=204, summary="Slink: delete one of your images")
+async def delete_image(
+    request: Request,
+    caller: SignedIn,
+    image_id: str,
+    body: Annotated[ImageDeletion | None, Body()] = None,
+) -> Response:
+    image = await _own_image(request, caller, image_id)
+    keep = body is not None and body.preserveOnDisk
+    await core_of(request).library.delete(caller.project, image.id, soft=keep)
+    return Response(status_code=204)
+
+
+# -- lists ---------------------------------------------------------------------------------
+
+
+def _encode_cursor(position: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(text: str) -> dict[str, Any]:
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        if isinstance(decoded, dict) and (
+            ("id" in decoded and uuid.UUID(str(decoded["id"])))
+            or (isinstance(decoded.get("offset"), int) and decoded["offset"] >= 0)
+        ):
+            return decoded
+    except (ValueError, binascii.Error, TypeError):
+        pass
+    raise InvalidInput(
+        "cursor is not one this server handed out; drop it to start over", param="cursor"
+    )
+
+
+def _search(term: str | None, by: str | None) -> tuple[str | None, frozenset[str]]:
+    if not term:
+        return None, frozenset()
+    if by == "hashtag":
+        return "#" + term.lstrip("#"), SEARCH_FIELDS["hashtag"]
+    return term, SEARCH_FIELDS.get(by or "", frozenset({"owner", "description"}))
+
+
+async def _list(
+    request: Request,
+    who: Principal | None,
+    only: ImageFilter,
+    *,
+    page: int,
+    limit: int,
+    order_by: str,
+    order: str,
+    cursor: str | None,
+) -> JSONResponse:
+    if page < 1:
+        raise InvalidInput(f"page must be 1 or more, got {page}", param="page")
+    if order_by not in ORDER_FIELDS:
+        raise InvalidInput(
+            f"orderBy must be one of {', '.join(ORDER_FIELDS)}, got {order_by!r}", param="orderBy"
+        )
+    if order not in ("asc", "desc"):
+        raise InvalidInput(f"order must be asc or desc, got {order!r}", param="order")
+    if not 1 <= limit <= 100:
+        raise InvalidInput(f"limit must be from 1 to 100, got {limit}", param="limit")
+    core = core_of(request)
+    project = await slink_project(request)
+    sort = Order(ORDER_FIELDS[order_by], descending=order == "desc")
+    position = _decode_cursor(cursor) if cursor else None
+    by_creation = sort.field == "created_at"
+    if position is not None and "id" in position and by_creation:
+        direction = "older" if sort.descending else "newer"
+        keyset = await core.library.page(
+            project, only, limit=limit, start=Keyset(uuid.UUID(position["id"]), direction)
+        )
+        items, more = keyset.items, keyset.has_more
+        total = (await core.library.list(project, only, limit=1)).total
+        offset = None
+    else:
+        offset = (page - 1) * limit
+        if position is not None:
+            if "offset" not in position:
+                raise InvalidInput(
+                    "this cursor belongs to a list ordered by attributes.createdAt", param="cursor"
+                )
+            offset = position["offset"]
+        listed = await core.library.list(project, only, limit=limit, offset=offset, order=sort)
+        items, more, total = listed.items, listed.has_more, listed.total
+    names = await core.users.names(i.owner_id for i in items if i.owner_id is not None)
+    meta: dict[str, Any] = {"size": limit, "page": page, "total": total}
+    if more and items:
+        meta["nextCursor"] = _encode_cursor(
+            {"timestamp": int(items[-1].created_at.timestamp()), "id": str(items[-1].id)}
+            if by_creation
+            else {"offset": (offset or 0) + len(items)}
+        )
+    data = [shapes.item(i, names, _views(request, i)) for i in items]
+    return JSONResponse({"meta": meta, "data": data})
+
+
+ListLimit = Annotated[int, Query()]
+
+
+@reads.get("/images/{page:int}", summary="Slink: explore public images")
+@reads.get("/images/{page:int}/", include_in_schema=False)
+async def explore(
+    request: Request,
+    caller: SignedIn,
+    page: int,
+    limit: ListLimit = 10,
+    orderBy: str = "attributes.updatedAt",
+    order: str = "desc",
+    searchTerm: str | None = None,
+    searchBy: str | None = None,
+    cursor: str | None = None,
+) -> JSONResponse:
+    term, fields = _search(searchTerm, searchBy)
+    only = ImageFilter(public_only=True, search=term, search_in=fields)
+    return await _list(
+        request,
+        caller.principal,
+        only,
+        page=page,
+        limit=limit,
+        order_by=orderBy,
+        order=order,
+        cursor=cursor,
+    )
+
+
+@reads.get("/images/history/{page:int}", summary="Slink: your images")
+@reads.get("/images/history/{page:int}/", include_in_schema=False)
+async def history(
+    request: Request,
+    caller: SignedIn,
+    page: int,
+    limit: ListLimit = 10,
+    orderBy: str = "attributes.createdAt",
+    order: str = "desc",
+    searchTerm: str | None = None,
+    searchBy: str | None = None,
+    cursor: str | None = None,
+) -> JSONResponse:
+    term, fields = _search(searchTerm, searchBy)
+    only = ImageFilter(
+        owner_id=caller.principal.user_id,  # type: ignore[union-attr]
+        search=term,
+        search_in=fields,
+    )
+    return await _list(
+        request,
+        caller.principal,
+        only,
+        page=page,
+        limit=limit,
+        order_by=orderBy,
+        order=order,
+        cursor=cursor,
+    )
+
+
+@reads.get("/images", summary="Slink: your images by id")
+async def images_by_id(request: Request, caller: SignedIn) -> JSONResponse:
+    raw = request.query_params.getlist("uuid[]")
+    if not raw:
+        raise InvalidInput("Pass one or more ids as uuid[]=ID", param="uuid[]")
+    ids = [parse_uuid(text, param="uuid[]") for text in raw]
+    core = core_of(request)
+    found = await core.library.get_many(caller.project, ids)
+    own = [i for i in found if may_change(caller.principal, i)]
+    names = await core.users.names(i.owner_id for i in own if i.owner_id is not None)
+    return JSONResponse({"data": [shapes.item(i, names, _views(request, i)) for i in own]})
