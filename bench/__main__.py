@@ -50,10 +50,26 @@ WHY_MISSED: list[tuple[str, str, str]] = [
         "takes CPU from the server on this two-CPU machine: compare the CPUs busy.",
     ),
     (
+        "upload",
+        "RSS growth",
+        "The probe's sequential libvips decode of the whole image costs ~10 MB by itself "
+        "(measured in-process on the same PNG); on S3 the multipart upload adds its 5 MB parts, "
+        "two in flight. Much more means the body is held in memory somewhere instead of "
+        "streamed to the staging file.",
+    ),
+    (
         "library",
         "@alias",
         "Over HTTP a lookup adds uvicorn, the key check (memoised for LOOKUP_CACHE_SECONDS) "
         "and JSON; the database side is an index search (plans below).",
+    ),
+    (
+        "library",
+        "keyset",  # before "first page": the keyset ratio's measure names the first page too
+        "A keyset page is one index range scan from its position whatever its depth "
+        "(ix_images_live on SQLite; with one project PostgreSQL walks pk_images backward: "
+        "plans below); if the plan is still that scan, a miss is noise in two in-process "
+        "p99s on a shared machine.",
     ),
     (
         "library",

@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -158,6 +159,47 @@ def own_cpu_seconds() -> float:
     return time.process_time()
 
 
+class RssSampler:
+    """Samples another process's VmRSS every `interval` seconds in a background thread, from
+    `with` to its end: `baseline_kb` is the reading on entry, `peak_kb` the largest seen.
+
+    VmHWM would say the same only if the process had never been bigger before; sampling sees
+    the peak of this window alone (a spike shorter than the interval can slip through)."""
+
+    def __init__(self, pid: int, interval: float = 0.005):
+        self.pid = pid
+        self.interval = interval
+        self.baseline_kb = 0
+        self.peak_kb = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="rss-sampler", daemon=True)
+
+    @property
+    def growth_kb(self) -> int:
+        return self.peak_kb - self.baseline_kb
+
+    def _read(self) -> None:
+        self.peak_kb = max(self.peak_kb, proc_status_kb(self.pid, "VmRSS"))
+        self.samples += 1
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            with contextlib.suppress(OSError, KeyError):
+                self._read()
+
+    def __enter__(self) -> RssSampler:
+        self.baseline_kb = self.peak_kb = proc_status_kb(self.pid, "VmRSS")
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        with contextlib.suppress(OSError, KeyError):
+            self._read()  # the reading at the end of the window
+
+
 # -- backends ------------------------------------------------------------------------------
 
 
@@ -286,10 +328,14 @@ def _pixvault_command() -> str:
 
 
 class Server:
-    """One real `pixvault serve --workers 1` process on 127.0.0.1, stopped by its own PID."""
+    """One real `pixvault serve --workers 1` process on 127.0.0.1, stopped by its own PID.
 
-    def __init__(self, be: Backend, name: str):
+    `env` adds to (or overrides) the backend's environment for this process alone, e.g.
+    `{"PIXVAULT_MAX_UPLOAD_BYTES": "134217728"}`."""
+
+    def __init__(self, be: Backend, name: str, env: dict[str, str] | None = None):
         self.be = be
+        self.env = dict(env or {})
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = be.data_dir / f"server-{name}.log"
@@ -304,7 +350,10 @@ class Server:
         args = [_pixvault_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
-                [*args, "--workers", "1"], env=self.be.env(), stdout=log, stderr=subprocess.STDOUT
+                [*args, "--workers", "1"],
+                env={**self.be.env(), **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -453,6 +502,18 @@ class Client:
             body = await response.read()
             _raise_for_status(response.status, "upload", body)
             return json.loads(body)["data"]
+
+    async def upload_file(self, path: Path, content_type: str) -> dict[str, Any]:
+        """Upload a file from disk: aiohttp streams it into the body in small chunks, so the
+        client never holds the whole file."""
+        with path.open("rb") as file:
+            form = aiohttp.FormData()
+            form.add_field("file", file, filename=path.name, content_type=content_type)
+            url = self._url("/api/v1/images/upload")
+            async with self._session.post(url, data=form) as response:
+                body = await response.read()
+                _raise_for_status(response.status, "upload", body)
+                return json.loads(body)["data"]
 
     async def __aenter__(self) -> Client:
         return self

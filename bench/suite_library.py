@@ -1,7 +1,10 @@
-"""Library: 100,000 images seeded with bulk SQL, then alias lookups and list pages over HTTP.
+"""Library: 100,000 images seeded with bulk SQL, then alias lookups and list pages over HTTP,
+and keyset (cursor) pages in-process.
 
 The limit is the same service call made in-process (`resolve`, `list`), so the ratio isolates
-the HTTP, auth and JSON cost; the query plans show whether the database side scales.
+the HTTP, auth and JSON cost; the query plans show whether the database side scales. Keyset
+pages have no HTTP route yet: they are timed through `core.library.page` at the start and at
+the very end of the list, where an offset page would scan every row before it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import Select, insert, text, update
 
 from bench.harness import (
     PHOTO,
@@ -26,17 +29,21 @@ from bench.harness import (
     ms,
     pct,
 )
+from pixvault.db.queries.images import LIVE_BY_ALIAS, keyset_page, offset_page, total
 from pixvault.db.rows import now
 from pixvault.db.tables import images, projects
 from pixvault.domain.ids import new_id
+from pixvault.domain.paging import ImageFilter, Keyset
 from pixvault.services.core import Core
-from pixvault.services.library import NewUpload, live
+from pixvault.services.library import NewUpload
 
 ROWS = 100_000
 BATCH = 5_000
 ALIAS_P99_MS = 5.0
 FIRST_PAGE_P99_MS = 20.0
 DEEP_OFFSET = 90_000
+PAGE = 20
+KEYSET_RATIO_TARGET = 1.5  # last page p99 / first page p99: the same cost at any depth
 
 
 async def seed(core: Core, project: Any, rows: int) -> float:
@@ -82,30 +89,25 @@ async def seed(core: Core, project: Any, rows: int) -> float:
     return time.perf_counter() - started
 
 
-def _queries(project_id: Any) -> dict[str, Any]:
-    """The statements LibraryService runs for an alias lookup, a first page and its totals."""
-    where = [images.c.project_id == project_id, images.c.deleted_at.is_(None)]
+def _statements(project_id: Any, position: Any) -> dict[str, Select[Any]]:
+    """The statements the core runs for an alias lookup, list pages and their totals, taken
+    from pixvault.db.queries.images (not re-typed here), with their parameters bound."""
     return {
-        "alias lookup": select(images).where(live(project_id), images.c.alias == "@img-500"),
-        "first list page": select(images)
-        .where(*where)
-        .order_by(images.c.id.desc())
-        .limit(20)
-        .offset(0),
-        "list total (project counter)": select(projects.c.live_images).where(
-            projects.c.id == project_id
+        "alias lookup (LIVE_BY_ALIAS)": LIVE_BY_ALIAS.params(project_id=project_id, ref="@img-500"),
+        "first list page (offset_page, offset 0)": offset_page(project_id, ImageFilter(), PAGE, 0),
+        "keyset page (keyset_page, older than the last page's position)": keyset_page(
+            project_id, ImageFilter(), PAGE, Keyset(position)
         ),
-        "flow list total": select(func.count())
-        .select_from(images)
-        .where(*where, images.c.flow_id == new_id()),
+        "list total (total: project counter)": total(project_id, ImageFilter()),
+        "flow list total (total, flow filter)": total(project_id, ImageFilter(flow_id=new_id())),
     }
 
 
-async def explain(core: Core, project: Any, kind: str) -> list[Plan]:
+async def explain(core: Core, project: Any, kind: str, position: Any) -> list[Plan]:
     """EXPLAIN QUERY PLAN (SQLite) / EXPLAIN (PostgreSQL) for the hot library queries."""
     plans = []
     async with core.db.read() as conn:
-        for name, query in _queries(project.id).items():
+        for name, query in _statements(project.id, position).items():
             sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
             if core.db.is_sqlite:
                 rows = (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)).all()
@@ -150,18 +152,100 @@ async def _latencies(
     }
 
 
+async def last_page_position(core: Core, project: Any) -> Any:
+    """The position whose older page is the last one: the id of the 21st-oldest image.
+
+    Read through the core itself (the 21 oldest images are the first "newer" page from no
+    position; the newest of them, whatever order the page lists them in), then checked: the
+    page older than it holds exactly the 20 oldest images."""
+    oldest = await core.library.page(project, limit=PAGE + 1, start=Keyset(direction="newer"))
+    if len(oldest.items) != PAGE + 1:
+        raise RuntimeError(f"expected {PAGE + 1} oldest images, got {len(oldest.items)}")
+    position = max(image.id for image in oldest.items)
+    last = await core.library.page(project, limit=PAGE, start=Keyset(position, "older"))
+    if len(last.items) != PAGE or last.has_more:
+        raise RuntimeError(
+            f"the keyset page older than {position} is not the last page: "
+            f"{len(last.items)} items, has_more={last.has_more}"
+        )
+    return position
+
+
+async def _keyset_latencies(first: Probe, last: Probe, count: int) -> dict[str, list[float]]:
+    """`count` pairs of the first and the last keyset page, taking turns (and turns at going
+    first), so the machine's drift and any warm-cache advantage hit both alike."""
+    for i in range(20):
+        await first(i)
+        await last(i)
+    out: dict[str, list[float]] = {"first": [], "last": []}
+    pair = [("first", first), ("last", last)]
+    deadline = time.perf_counter() + 60
+    for i in range(count):
+        if time.perf_counter() > deadline:
+            break
+        for name, probe in pair if i % 2 == 0 else pair[::-1]:
+            t0 = time.perf_counter()
+            await probe(i)
+            out[name].append(time.perf_counter() - t0)
+    return out
+
+
+def _keyset_figures(
+    kind: str, keyset: dict[str, list[float]], offsets: dict[str, list[float]], images: int
+) -> list[Figure]:
+    """Keyset first and last page p99, each beside the in-process offset page holding the
+    same rows, then the last page against the first: the cost must not grow with depth."""
+    first, last = pct(keyset["first"], 99), pct(keyset["last"], 99)
+    at_first, at_end = pct(offsets["first"], 99), pct(offsets["end"], 99)
+    n = len(keyset["first"])
+    ratio = last / first
+    return [
+        Figure(
+            "library",
+            kind,
+            f"keyset first page p99, in-process core.library.page (n={n})",
+            ms(first),
+            f"{ms(at_first)} (offset page, offset 0)",
+            first / at_first,
+        ),
+        Figure(
+            "library",
+            kind,
+            f"keyset last page p99 (the {PAGE} oldest of {images:,}), in-process (n={n})",
+            ms(last),
+            f"{ms(at_end)} (offset page, offset {images - PAGE:,}, n={len(offsets['end'])})",
+            last / at_end,
+        ),
+        Figure(
+            "library",
+            kind,
+            "keyset last page p99 vs first page p99 (same cost at the end as at the start)",
+            ms(last),
+            ms(first),
+            ratio,
+            f"ratio <= {KEYSET_RATIO_TARGET:g}",
+            ratio <= KEYSET_RATIO_TARGET,
+        ),
+    ]
+
+
 async def run(kind: str, report: Report, *, quick: bool, processes: int = 1) -> None:
     """Latency is per request, so one server process is the configuration that matters."""
     assert processes == 1, "the library suite runs one server process"
     rows = 20_000 if quick else ROWS
     deep = DEEP_OFFSET * rows // ROWS
     counts = (100, 100, 30) if quick else (500, 500, 150)
+    # A keyset page costs ~2 ms in-process; the ratio of two p99s needs many samples to be
+    # steadier than the machine (1,000 pairs: about 0.8-1.1 when the machine is busy).
+    keyset_pairs = 300 if quick else 1000
     rng = random.Random(7)
     aliases = [f"@img-{rng.randrange(0, rows, 10)}" for _ in range(counts[0])]
     async with backend(kind, "library") as be:
         async with core_for(be) as (core, key, project):
             seconds = await seed(core, project, rows)
-            report.plans.extend(await explain(core, project, kind))
+            images_total = rows + 1  # the seeded rows and the one real upload they share
+            position = await last_page_position(core, project)
+            report.plans.extend(await explain(core, project, kind, position))
 
             async def in_alias(i: int) -> None:
                 await core.library.resolve(project, aliases[i])  # type: ignore[arg-type]
@@ -173,6 +257,20 @@ async def run(kind: str, report: Report, *, quick: bool, processes: int = 1) -> 
                 await core.library.list(project, limit=20, offset=deep)  # type: ignore[arg-type]
 
             limits = await _latencies(in_alias, in_first, in_deep, counts)
+
+            lib, start_last, end = core.library, Keyset(position, "older"), images_total - PAGE
+
+            async def keyset_first(_: int) -> None:
+                await lib.page(project, limit=PAGE, start=Keyset())  # type: ignore[arg-type]
+
+            async def keyset_last(_: int) -> None:
+                await lib.page(project, limit=PAGE, start=start_last)  # type: ignore[arg-type]
+
+            async def offset_end(_: int) -> None:
+                await lib.list(project, limit=PAGE, offset=end)  # type: ignore[arg-type]
+
+            keyset = await _keyset_latencies(keyset_first, keyset_last, keyset_pairs)
+            offsets = {"first": limits["first"], "end": await _timed(counts[2], offset_end, 40)}
 
         with Server(be, "library") as server:
             async with Client(server.base, 1, key) as client:
@@ -221,6 +319,7 @@ async def run(kind: str, report: Report, *, quick: bool, processes: int = 1) -> 
                     ok,
                 )
             )
+    report.figures.extend(_keyset_figures(kind, keyset, offsets, images_total))
 
 
 if __name__ == "__main__":  # pragma: no cover - manual runs

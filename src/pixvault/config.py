@@ -18,8 +18,15 @@ class Settings(BaseSettings):
     storage_url: str | None = None
     public_url: str | None = None
     max_upload_bytes: int = Field(5 * 1024 * 1024, gt=0)
-    # Where uploads past 1 MB are spooled while they stream in (the system's temp dir if unset).
+    # Where uploads past 1 MB are spooled while they stream in (DATA_DIR/spool if unset: on
+    # the blob directory's filesystem a spooled upload is renamed into place, not copied).
     upload_spool_dir: Path | None = None
+
+    def resolved_spool_dir(self) -> Path:
+        path = self.upload_spool_dir or self.data_dir / "spool"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -80,12 +80,13 @@ class BlobStore:
         except Exception as exc:
             raise _unavailable("write", key, exc) from exc
 
-    async def put_file(self, key: str, path: str) -> None:
-        """Store a file's bytes without loading them: copied in a thread on a local
-        directory, a multipart upload of 5 MB parts (two in flight) on S3."""
+    async def put_file(self, key: str, path: str, *, consume: bool = False) -> None:
+        """Store a file's bytes without loading them: on a local directory renamed into place
+        when `consume` allows it and the file is on the same filesystem, else copied in a
+        thread; on S3 a multipart upload of 5 MB parts, two in flight."""
         try:
             if self._local_root is not None:
-                await anyio.to_thread.run_sync(_copy_file, path, self._local_root + key)
+                await anyio.to_thread.run_sync(_place_file, path, self._local_root + key, consume)
             else:
                 await obstore.put_async(
                     self._store, key, Path(path), chunk_size=_PART_BYTES, max_concurrency=2
@@ -178,6 +179,21 @@ def _write_file(path: str, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def _place_file(source: str, path: str, consume: bool) -> None:
+    if consume:
+        try:
+            os.replace(source, path)
+            return
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with contextlib.suppress(OSError):
+                os.replace(source, path)
+                return
+        except OSError:
+            pass  # another filesystem: copy instead
+    _copy_file(source, path)
 
 
 def _copy_file(source: str, path: str) -> None:

@@ -67,7 +67,7 @@ def build_core(settings: Settings) -> Core:
         db,
         blobs,
         max_source_pixels=settings.max_source_pixels,
-        spool_dir=None if settings.upload_spool_dir is None else str(settings.upload_spool_dir),
+        spool_dir=str(settings.resolved_spool_dir()),
         lookup_cache_seconds=settings.lookup_cache_seconds,
     )
     views = ViewCounter(db)

@@ -145,7 +145,7 @@ class LibraryService:
         if isinstance(source, bytes):
             await self.blobs.put(key, source)
         else:
-            await self.blobs.put_file(key, source)
+            await self.blobs.put_file(key, source, consume=True)
         created = now()
         row = {
             "id": image_id,
@@ -362,7 +362,8 @@ class LibraryService:
         start: Keyset = Keyset(),
         max_limit: int | None = None,
     ) -> KeysetPage:
-        """A keyset page, newest first: the same cost at any depth (no OFFSET scan)."""
+        """A keyset page past `start` (older: newest first; newer: oldest first), the same
+        cost at any depth (no OFFSET scan)."""
         check_limit(limit, max_limit or 100)
         _check_filter(only)
         async with self.db.read() as conn:

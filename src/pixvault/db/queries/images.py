@@ -179,7 +179,7 @@ def offset_page(
 
 def keyset_page(project_id: uuid.UUID, only: ImageFilter, limit: int, start: Keyset) -> Select[Any]:
     """`limit + 1` rows past the position, so the extra row tells whether more follow. Newer
-    pages are read oldest-first from the position and reversed by the caller."""
+    pages are read oldest-first from the position."""
     query = select(images).where(*matching(project_id, only))
     if start.direction == "older":
         if start.position is not None:
