@@ -16,7 +16,7 @@ from rich.table import Table
 
 from pixvault.config import Settings
 from pixvault.db import migrate as migrations
-from pixvault.domain.errors import PixvaultError
+from pixvault.domain.errors import InvalidInput, PixvaultError
 from pixvault.domain.ids import parse_uuid
 from pixvault.imaging.malloc import limit_arenas
 from pixvault.observability import log_config
@@ -27,8 +27,10 @@ from pixvault.services.projects import split_path
 app = typer.Typer(help="pixvault: self-hosted image hosting, management and delivery.")
 projects_app = typer.Typer(help="Manage projects.")
 keys_app = typer.Typer(help="Manage API keys.")
+users_app = typer.Typer(help="Manage users (who sign in to the Slink API and the web UI).")
 app.add_typer(projects_app, name="projects")
 app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
 console = Console()
 T = TypeVar("T")
 
@@ -179,13 +181,24 @@ def keys_create(
     project: Annotated[str | None, typer.Option(help="ORG/PROJECT")] = None,
     kind: Annotated[str, typer.Option(help="secret | public | master")] = "secret",
     label: Annotated[str | None, typer.Option(help="A name to recognise the key by")] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(help="EMAIL: a key of this user's own, in their first project"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Create an API key; its secret is printed once."""
 
     async def work(core: Core) -> Any:
+        owner = None if user is None else await core.users.by_email(user)
         project_id = None if project is None else (await core.projects.by_path(project)).id
-        return await core.keys.issue(kind, project_id, label=label)
+        if owner is not None:
+            if not owner.project_ids:
+                raise InvalidInput(f"User {owner.email} belongs to no project", param="user")
+            project_id = project_id or owner.project_ids[0]
+        return await core.keys.issue(
+            kind, project_id, label=label, user_id=None if owner is None else owner.id
+        )
 
     issued = _run(work)
     data = {
@@ -194,6 +207,8 @@ def keys_create(
         "kind": issued.key.kind,
         "projectId": None if issued.key.project_id is None else str(issued.key.project_id),
     }
+    if issued.key.user_id is not None:
+        data["userId"] = str(issued.key.user_id)
     _emit(data, as_json, f"Created {kind} key {issued.key.id}: [bold green]{issued.secret}[/]")
 
 
@@ -219,3 +234,71 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id")]) -> None:
     """Revoke a key; requests using it get 401 from now on."""
     key = _run(lambda core: core.keys.revoke(parse_uuid(key_id, param="keyId")))
     console.print(f"Revoked key {key.id}")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Sign-in email")],
+    password: Annotated[str, typer.Option(help="Password (6 characters or more)")],
+    username: Annotated[str | None, typer.Option(help="Defaults to the email's local part")] = None,
+    display_name: Annotated[str | None, typer.Option(help="Defaults to the username")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="An administrator")] = False,
+    project: Annotated[
+        str | None, typer.Option(help="ORG/PROJECT the user belongs to (default: the Slink one)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Create a user (registration settings do not apply here)."""
+
+    async def work(core: Core) -> Any:
+        home = await core.projects.by_path(project or core.settings.slink_project)
+        return await core.users.create(
+            email, password, home, username=username, display_name=display_name, admin=admin
+        )
+
+    user = _run(work)
+    data = {
+        "id": str(user.id),
+        "email": user.email,
+        "username": user.username,
+        "displayName": user.display_name,
+        "projectId": str(user.project_ids[0]),
+    }
+    _emit(data, as_json, f"Created user {user.email} ({user.id})")
+
+
+@users_app.command("list")
+def users_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
+    """List users."""
+    found = _run(lambda core: core.users.list())
+    if as_json:
+        rows = [
+            {
+                "id": str(u.id),
+                "email": u.email,
+                "username": u.username,
+                "displayName": u.display_name,
+                "admin": u.is_admin,
+                "projectIds": [str(p) for p in u.project_ids],
+            }
+            for u in found
+        ]
+        typer.echo(json.dumps(rows))
+        return
+    table = Table("id", "email", "username", "display name", "admin")
+    for u in found:
+        table.add_row(str(u.id), u.email, u.username, u.display_name, "yes" if u.is_admin else "")
+    console.print(table)
+
+
+@users_app.command("delete")
+def users_delete(email: Annotated[str, typer.Argument(help="The user's email")]) -> None:
+    """Delete a user with their keys and sessions; their images stay, owned by no one."""
+
+    async def work(core: Core) -> Any:
+        user = await core.users.by_email(email)
+        await core.users.delete(user.id)
+        return user
+
+    user = _run(work)
+    console.print(f"Deleted user {user.email} ({user.id})")

@@ -54,3 +54,35 @@ def test_errors_are_reported_without_a_traceback(tmp_path):
     assert duplicate.returncode == 1
     assert "reserved" in duplicate.stdout
     assert "Traceback" not in duplicate.stderr
+
+
+def test_users_and_user_keys_json_contract(tmp_path):
+    created = run(
+        tmp_path, "users", "create", "--email", "Ann@Example.com", "--password", "s3cret-pw",
+        "--username", "ann", "--display-name", "Ann A", "--admin", "--json",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    user = json.loads(created.stdout)
+    assert set(user) == {"id", "email", "username", "displayName", "projectId"}
+    assert (user["email"], user["username"], user["displayName"]) == (
+        "ann@example.com", "ann", "Ann A",
+    )  # fmt: skip
+    again = run(tmp_path, "users", "create", "--email", "ann@example.com", "--password", "x1y2z3")
+    assert again.returncode == 1
+    assert "already registered" in again.stdout + again.stderr
+    key = json.loads(
+        run(
+            tmp_path, "keys", "create", "--user", "ann@example.com", "--kind", "secret", "--json"
+        ).stdout
+    )
+    assert key["key"].startswith("sk_")
+    assert (key["userId"], key["projectId"]) == (user["id"], user["projectId"])
+    listed = json.loads(run(tmp_path, "users", "list", "--json").stdout)
+    assert [u["email"] for u in listed] == ["ann@example.com"]
+    assert listed[0]["admin"] is True
+    deleted = run(tmp_path, "users", "delete", "ann@example.com")
+    assert deleted.returncode == 0, deleted.stderr
+    assert json.loads(run(tmp_path, "users", "list", "--json").stdout) == []
+    missing = run(tmp_path, "users", "delete", "ann@example.com")
+    assert missing.returncode == 1
+    assert "not found" in missing.stdout + missing.stderr
