@@ -98,7 +98,7 @@ images = Table(
     Index("ix_images_flow", "project_id", "flow_id", "id"),
     Index("ix_images_deleted", "deleted_at"),
     Index("ix_images_owner", "project_id", "owner_id", "id"),
-    # A folder path names one image (vault assets); NULL folders never collide.
+    # A folder path names one live image (vault assets); NULL folders never collide.
     Index(
         "uq_images_folder_path",
         "project_id",
@@ -107,6 +107,8 @@ images = Table(
         "channel",
         "filename",
         unique=True,
+        sqlite_where=text("deleted_at IS NULL"),
+        postgresql_where=text("deleted_at IS NULL"),
     ),
 )
 

@@ -220,6 +220,20 @@ class ProjectNotFound(NotFound):
         super().__init__(f"Project {ref} not found")
 
 
+class VaultNotFound(NotFound):
+    def __init__(self, ref: str):
+        super().__init__(f"Vault {ref} not found")
+
+
+class RevokedUrl(Forbidden):
+    def __init__(self) -> None:
+        super().__init__("This URL was revoked")
+
+
+class BadUrlToken(Forbidden):
+    """A signed URL whose token is missing, wrong, expired or for other parameters."""
+
+
 class UserNotFound(NotFound):
     def __init__(self, ref: str | uuid.UUID):
         super().__init__(f"User {ref} not found")
@@ -256,6 +270,13 @@ class EmailTaken(Conflict):
 class UsernameTaken(Conflict):
     def __init__(self, username: str):
         super().__init__(f"The username {username} is already taken", param="username")
+
+
+class PathTaken(Conflict):
+    """A file already lives at this folder path; nothing is overwritten."""
+
+    def __init__(self, path: str):
+        super().__init__(f"An asset already exists at {path}; delete it first or use another name")
 
 
 class ProjectExists(Conflict):

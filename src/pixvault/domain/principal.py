@@ -93,6 +93,6 @@ def may_change(who: Principal, image: Image) -> bool:
         return False
     if isinstance(who, UserPrincipal):
         return who.is_admin or image.owner_id == who.user_id
-    if who.owner_id is not None:
-        return image.owner_id == who.owner_id
-    return who.kind == "secret"
+    if who.kind != "secret":
+        return False
+    return who.owner_id is None or image.owner_id == who.owner_id

@@ -12,13 +12,12 @@ from sqlalchemy import (
     ColumnElement,
     Row,
     Select,
-    String,
     and_,
     bindparam,
-    cast,
     delete,
     func,
     insert,
+    literal,
     or_,
     select,
     text,
@@ -27,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pixvault.db.queries import users as user_rows
+from pixvault.db.queries.json_tags import TagLike
 from pixvault.db.rows import now
 from pixvault.db.tables import flow_aliases, flows, images, projects
 from pixvault.domain.paging import ImageFilter, Keyset, Order
@@ -145,13 +145,14 @@ def _searched(fields: frozenset[str], pattern: str) -> list[ColumnElement[bool]]
         "filename": images.c.filename,
         "description": images.c.description,
         "alias": images.c.alias,
-        "tags": cast(images.c.tags, String),
     }
-    found = [
+    found: list[ColumnElement[bool]] = [
         func.lower(column).like(pattern, escape="\\")
         for name, column in columns.items()
         if name in fields
     ]
+    if "tags" in fields:
+        found.append(TagLike(images.c.tags, literal(pattern)))
     if "owner" in fields:
         found.append(images.c.owner_id.in_(user_rows.matching_names(pattern)))
     return found
