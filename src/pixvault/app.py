@@ -16,13 +16,16 @@ from pixvault.http.slink import account
 from pixvault.http.slink import delivery as slink_delivery
 from pixvault.http.slink import images as slink_images
 from pixvault.http.slink.errors import render_query_error as slink_error
+from pixvault.http.vaults import assets as vault_assets
+from pixvault.http.vaults import delivery as vault_delivery
+from pixvault.http.vaults.errors import render_error as vault_error
 from pixvault.observability import RequestContext
 from pixvault.services.core import Core, build_core, ensure_schema_current, initialise
 
 # The routes, in the order they are matched. Public delivery is the hot path: matched first,
 # ahead of even /docs. No API path has `img` as its third segment and `api` is a reserved
 # organisation slug, so it never shadows another route.
-DELIVERY = (cdn.route, *slink_delivery.routes)
+DELIVERY = (cdn.route, vault_delivery.route, *slink_delivery.routes)
 ROUTERS = (
     images.router,
     flows.router,
@@ -30,11 +33,18 @@ ROUTERS = (
     account.router,
     slink_images.uploads,
     slink_images.reads,
+    vault_assets.router,
     ops.router,
 )
-# The envelope of a request no route answers (unknown path or method), by path prefix:
-# `/api/v1` and the admin paths are the native API's, the rest of `/api` is Slink's.
+# The envelope of a request no route answers (unknown path or method), by path prefix: the
+# vault routes', then `/api/v1` and the admin paths are the native API's, the rest of `/api`
+# is Slink's.
 UNMATCHED: tuple[tuple[str, Render], ...] = (
+    ("/api/v1/assets", vault_error),
+    ("/api/v1/urls/", vault_error),
+    ("/api/v1/vaults/", vault_error),
+    ("/v1/", vault_error),
+    ("/vault_", vault_error),
     ("/api/v1/", native_error),
     ("/api/admin/", native_error),
     ("/api/bootstrap/", native_error),

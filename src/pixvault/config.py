@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     slink_project: str = "default/default"
     slink_max_upload_bytes: int = Field(15 * 1024 * 1024, gt=0)
 
+    # The vault (imgbt) surface: any file type.
+    vault_max_upload_bytes: int = Field(100 * 1024 * 1024, gt=0)
+
     # Delivery
     max_output_side: int = 8192
     max_output_area: int = 25_000_000

@@ -191,3 +191,14 @@ instance_secrets = Table(
     Column("value", String(200), nullable=False),
     _ts("created_at"),
 )
+
+# Signed vault URLs revoked before they expire, and asset paths whose delivery is revoked.
+url_revocations = Table(
+    "url_revocations",
+    metadata,
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(8), primary_key=True),  # token | path
+    Column("value", String(1100), primary_key=True),
+    _ts("expires_at", nullable=True),
+    _ts("created_at"),
+)

@@ -20,6 +20,16 @@ def from_ulid(text: str) -> uuid.UUID:
     return uuid.UUID(bytes=ULID.from_str(text).bytes)
 
 
+def from_prefixed_ulid(text: str, prefix: str) -> uuid.UUID | None:
+    """The id behind `vault_…`/`asset_…` (ULID case-insensitive), or None if malformed."""
+    if not text.startswith(prefix):
+        return None
+    try:
+        return from_ulid(text[len(prefix) :].upper())
+    except ValueError:
+        return None
+
+
 def parse_uuid(text: str, *, param: str = "id") -> uuid.UUID:
     try:
         return uuid.UUID(text)

@@ -39,7 +39,17 @@ class BySlinkId:
     ext: str
 
 
-Locator = ById | ByAlias | BySlinkId
+@dataclass(frozen=True)
+class ByVaultPath:
+    """imgbt's `/{vaultId}/{partition}/{collection}/{channel}/{filename}`: the file at a folder
+    path, whose bytes may change (delete, then upload again)."""
+
+    vault_id: str
+    folders: tuple[str, str, str]
+    filename: str
+
+
+Locator = ById | ByAlias | BySlinkId | ByVaultPath
 
 
 def cdn_locator(org: str, project: str, ref: str) -> Locator:

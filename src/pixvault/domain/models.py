@@ -21,11 +21,18 @@ class Project:
 
     @property
     def vault_id(self) -> str:
-        return "vault_" + to_ulid(self.id)
+        return VAULT_PREFIX + to_ulid(self.id)
 
     @property
     def path(self) -> str:
         return f"{self.org_slug}/{self.slug}"
+
+
+VAULT_PREFIX, ASSET_PREFIX = "vault_", "asset_"
+
+
+def asset_id(image_id: uuid.UUID) -> str:
+    return ASSET_PREFIX + to_ulid(image_id)
 
 
 @dataclass(frozen=True)

@@ -96,14 +96,20 @@ class ImageFilter:
     include_deleted: bool = False
     owner_id: uuid.UUID | None = None
     public_only: bool = False
+    partition: str | None = None
+    collection: str | None = None
+    channel: str | None = None
     search: str | None = None
     search_in: frozenset[str] = frozenset({"filename", "description", "alias", "tags"})
 
     @property
     def is_whole_project(self) -> bool:
         """True when the list is every (live) image: its total is the project's counter."""
-        narrowing = (self.flow_id, self.source, self.alias, self.owner_id, self.search or None)
-        return narrowing == (None,) * 5 and not self.public_only
+        narrowing = (
+            self.flow_id, self.source, self.alias, self.owner_id, self.search or None,
+            self.partition, self.collection, self.channel,
+        )  # fmt: skip
+        return narrowing == (None,) * 8 and not self.public_only
 
 
 @dataclass(frozen=True)

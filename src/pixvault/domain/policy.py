@@ -41,6 +41,8 @@ class ProjectSettings(BaseModel):
     signing_keys: tuple[SigningKey, ...] = Field((), alias="signingKeys")
     avif: StrictBool = False
     auto_format: StrictBool | None = Field(None, alias="autoFormat")
+    # Secrets of the vault surface's signed URLs: the first signs, all verify (rotation).
+    vault_signing_keys: tuple[SigningKey, ...] = Field((), alias="vaultSigningKeys")
 
     @field_validator("presets")
     @classmethod

@@ -14,14 +14,38 @@ Grammar (names are case-sensitive, enum values case-insensitive):
   size is given. cover, contain and fill describe a box, so they need both w and h; inside and
   outside work with one dimension (the other follows the aspect ratio).
 - `crop`: true/1 (cover, anchored on the stored focal point if any, else the centre), a strategy
-  (focal, smart|attention, entropy, center|centre) or false/0 (no crop, same as absent). Cropping
-  means fit=cover, so it needs both w and h and conflicts with any other fit.
+  (focal, smart|attention, auto|face, entropy, center|centre) or false/0 (no crop, same as
+  absent). Cropping means fit=cover, so it needs both w and h and conflicts with any other fit.
+  `auto` (imgbt's `face`/`auto`; pixvault has no face detector) is the stored focal point when
+  the image has one, else libvips attention; `smart` is always attention.
 - `gravity|g`: center, compass points (n ne e se s sw w nw, or north, northeast, top, bottom-left,
-  ...), focal, smart|attention. It positions a crop, so it needs cropping (fit=cover or crop).
-  focal/smart/center are crop strategies and are stored in `crop`; compass points stay in
-  `gravity`. A crop strategy and a different gravity conflict.
+  ...), focal, smart|attention, auto|face. It positions a crop, so it needs cropping (fit=cover or
+  crop). focal/smart/auto/center are crop strategies and are stored in `crop`; compass points stay
+  in `gravity`. A crop strategy and a different gravity conflict.
 - `format|f`: jpeg|jpg, png, webp, avif, gif, auto (negotiated from the Accept header).
 - `q|quality`: integer 1-100 (ignored by the lossless png and gif encoders).
+
+imgbt's operations (contract §8), also available on every surface. Each is omitted from
+`canonical()` when unset, so transforms without them keep their canonical text (and therefore
+their cache keys and signatures). They render in this order, after resizing/cropping/padding:
+flip, grayscale, blur, sharpen, radius, border (rotate comes before the resize).
+
+- `rotate|rt`: 0, 90, 180, 270 degrees clockwise (0 = absent). Applied first, after EXIF
+  orientation, so w/h/fit/gravity and the focal point refer to the rotated image.
+- `flip`: h (mirror left-right), v (upside down), hv (both; `vh` is the same).
+- `grayscale`: true | false (false = absent).
+- `blur`: integer 1-100, a Gaussian blur with sigma = 0.5 + blur/5 (0.7 to 20.5 pixels).
+- `sharpen`: integer 1-100, libvips `sharpen` (unsharp mask on lightness) with
+  sigma = 0.5 + sharpen/20 (0.55 to 5.5 pixels), the other parameters at libvips' defaults.
+  Neither sigma is multiplied by dpr (the contract scales only w, h, border and radius).
+- `bg`: 6 hex digits, no `#` (stored lowercase): the colour for contain padding (instead of
+  transparent/white), for flattening transparency to JPEG, and for rounded corners in formats
+  without alpha (white when absent).
+- `border`: `{px},{hex}` with px 1-1000, e.g. `5,ff0000`: a solid frame drawn outside the
+  resized image, so the output grows by 2*px*dpr each way. The output limits include it.
+- `radius`: 1-4096 pixels (multiplied by dpr) or `max` (half the shorter side: circle or pill).
+  Corners outside the radius become transparent, or `bg` (white by default) for JPEG.
+- `page`: refused (400) for every value: PDF pages are not supported yet.
 """
 
 from __future__ import annotations
@@ -35,7 +59,7 @@ from pixvault.domain.errors import InvalidInput, UnsupportedType
 FITS = ("cover", "contain", "fill", "inside", "outside")
 FORMATS = ("jpeg", "png", "webp", "avif", "gif")
 OUTPUT_FORMATS = (*FORMATS, "auto")
-CROP_STRATEGIES = ("focal", "smart", "entropy", "center")
+CROP_STRATEGIES = ("focal", "smart", "auto", "entropy", "center")
 COMPASS = ("n", "ne", "e", "se", "s", "sw", "w", "nw")
 
 FORMAT_MIME: dict[str, str] = {
@@ -75,6 +99,16 @@ _ALIASES = {
     "q": "q",
     "quality": "q",
     "dpr": "dpr",
+    "rotate": "rotate",
+    "rt": "rotate",
+    "flip": "flip",
+    "grayscale": "grayscale",
+    "blur": "blur",
+    "sharpen": "sharpen",
+    "bg": "bg",
+    "border": "border",
+    "radius": "radius",
+    "page": "page",
 }
 ACCEPTED_NAMES = tuple(_ALIASES)
 
@@ -87,6 +121,8 @@ _CROP_VALUES = {
     "focal": "focal",
     "smart": "smart",
     "attention": "smart",
+    "auto": "auto",
+    "face": "auto",
     "entropy": "entropy",
     "center": "center",
     "centre": "center",
@@ -98,6 +134,8 @@ _GRAVITY_VALUES = {
     "focal": "focal",
     "smart": "smart",
     "attention": "smart",
+    "auto": "auto",
+    "face": "auto",
     **{c: c for c in COMPASS},
     "north": "n",
     "northeast": "ne",
@@ -117,8 +155,17 @@ _GRAVITY_VALUES = {
     "topleft": "nw",
 }
 
+_FLIP_VALUES = {"h": "h", "v": "v", "hv": "hv", "vh": "hv"}
+_BOOL_VALUES = {"true": "true", "false": "false"}
+ROTATIONS = (0, 90, 180, 270)
+MAX_BLUR = MAX_SHARPEN = 100
+MAX_BORDER = 1000
+MAX_RADIUS = 4096
+
 _INT_RE = re.compile(r"[0-9]{1,6}")
 _DPR_RE = re.compile(r"[0-9](\.[0-9]{1,2})?")
+_HEX_RE = re.compile(r"[0-9a-fA-F]{6}")
+_BORDER_RE = re.compile(r"([0-9]{1,6}),([0-9a-fA-F]{6})")
 
 
 def extension_format(ext: str) -> str:
@@ -155,6 +202,14 @@ class Transform:
     format: str | None = None
     quality: int | None = None
     dpr: float | None = None
+    rotate: int | None = None
+    flip: str | None = None
+    grayscale: bool = False
+    blur: int | None = None
+    sharpen: int | None = None
+    radius: int | str | None = None
+    border: tuple[int, str] | None = None
+    bg: str | None = None
 
     def canonical(self) -> str:
         """Stable text for cache keys and signatures: fixed order, canonical names and values."""
@@ -167,12 +222,49 @@ class Transform:
             ("gravity", self.gravity),
             ("format", self.format),
             ("q", self.quality),
+            ("rotate", self.rotate),
+            ("flip", self.flip),
+            ("grayscale", "true" if self.grayscale else None),
+            ("blur", self.blur),
+            ("sharpen", self.sharpen),
+            ("radius", self.radius),
+            ("border", None if self.border is None else f"{self.border[0]},{self.border[1]}"),
+            ("bg", self.bg),
         ]
         return "&".join(f"{name}={value}" for name, value in parts if value is not None)
 
     @property
     def is_identity(self) -> bool:
         return self == Transform()
+
+    @property
+    def has_effects(self) -> bool:
+        """True when an imgbt operation changes the pixels (rotate, flip, grayscale, blur,
+        sharpen, radius, border): the stored original cannot answer such a request. `bg` alone
+        is not one: it only colours padding, flattening and corners that other options make."""
+        return (
+            self.rotate is not None
+            or self.flip is not None
+            or self.grayscale
+            or self.blur is not None
+            or self.sharpen is not None
+            or self.radius is not None
+            or self.border is not None
+        )
+
+    @property
+    def border_size(self) -> int:
+        """The border width in output pixels (px*dpr), 0 without a border."""
+        if self.border is None:
+            return 0
+        return _scaled(self.border[0], self.dpr or 1.0) or 0
+
+    @property
+    def radius_size(self) -> int | str | None:
+        """The corner radius in output pixels (px*dpr), `max`, or None."""
+        if isinstance(self.radius, int):
+            return _scaled(self.radius, self.dpr or 1.0)
+        return self.radius
 
     @property
     def crops(self) -> bool:
@@ -193,7 +285,7 @@ class Transform:
         """True when the output changes with the image's stored focal point."""
         if not self.crops:
             return False
-        return self.anchor == "focal" or (self.anchor is None and has_focal)
+        return self.anchor == "focal" or (self.anchor in (None, "auto") and has_focal)
 
     def with_format(self, fmt: str) -> Transform:
         return replace(self, format=_enum("format", fmt, _FORMAT_VALUES))
@@ -211,6 +303,8 @@ def parse_transform(
 ) -> Transform:
     """Parse and validate query parameters; raises InvalidInput naming the offending parameter."""
     raw = _collect(params, ignore)
+    if "page" in raw:
+        raise InvalidInput("page: PDF pages are not supported yet", param="page")
     width = _int("w", raw.get("w"), 1, limits.max_side)
     height = _int("h", raw.get("h"), 1, limits.max_side)
     dpr = _dpr(raw.get("dpr"))
@@ -234,9 +328,85 @@ def parse_transform(
             f"{what} needs both w and h (fit=inside or fit=outside size by one dimension)",
             param=name,
         )
-    spec = Transform(width, height, fit, crop, gravity, fmt, quality, None if dpr == 1 else dpr)
+    spec = Transform(
+        width,
+        height,
+        fit,
+        crop,
+        gravity,
+        fmt,
+        quality,
+        None if dpr == 1 else dpr,
+        **_operations(raw),
+    )
     _check_output_size(spec, limits)
     return spec
+
+
+def _operations(raw: dict[str, str]) -> dict[str, object]:
+    """The imgbt operations, validated; only the ones given (defaults stay unset)."""
+    found: dict[str, object] = {}
+    if "rotate" in raw:
+        rotate = _rotation(raw["rotate"])
+        if rotate:
+            found["rotate"] = rotate
+    if "flip" in raw:
+        found["flip"] = _enum("flip", raw["flip"], _FLIP_VALUES)
+    if "grayscale" in raw and _enum("grayscale", raw["grayscale"], _BOOL_VALUES) == "true":
+        found["grayscale"] = True
+    if "blur" in raw:
+        found["blur"] = _int("blur", raw["blur"], 1, MAX_BLUR)
+    if "sharpen" in raw:
+        found["sharpen"] = _int("sharpen", raw["sharpen"], 1, MAX_SHARPEN)
+    if "radius" in raw:
+        found["radius"] = _radius(raw["radius"])
+    if "border" in raw:
+        found["border"] = _border(raw["border"])
+    if "bg" in raw:
+        found["bg"] = _hex("bg", raw["bg"])
+    return found
+
+
+def _rotation(value: str) -> int:
+    number = int(value) if _INT_RE.fullmatch(value) else None
+    if number not in ROTATIONS:
+        raise InvalidInput(
+            f"rotate must be 0, 90, 180 or 270 (degrees clockwise), got {value!r}",
+            param="rotate",
+        )
+    return number
+
+
+def _radius(value: str) -> int | str:
+    if value.lower() == "max":
+        return "max"
+    number = int(value) if _INT_RE.fullmatch(value) else None
+    if number is None or not 1 <= number <= MAX_RADIUS:
+        raise InvalidInput(
+            f"radius must be an integer from 1 to {MAX_RADIUS} or max, got {value!r}",
+            param="radius",
+        )
+    return number
+
+
+def _border(value: str) -> tuple[int, str]:
+    match = _BORDER_RE.fullmatch(value)
+    width = int(match[1]) if match else None
+    if match is None or width is None or not 1 <= width <= MAX_BORDER:
+        raise InvalidInput(
+            f"border must be {{px}},{{hex}} with px from 1 to {MAX_BORDER} and 6 hex digits "
+            f"(e.g. 5,ff0000), got {value!r}",
+            param="border",
+        )
+    return width, match[2].lower()
+
+
+def _hex(name: str, value: str) -> str:
+    if not _HEX_RE.fullmatch(value):
+        raise InvalidInput(
+            f"{name} must be 6 hex digits without # (e.g. ff0000), got {value!r}", param=name
+        )
+    return value.lower()
 
 
 def _collect(params: Iterable[tuple[str, str]], ignore: frozenset[str]) -> dict[str, str]:
@@ -294,7 +464,7 @@ def _gravity(value: str) -> str:
     if key not in _GRAVITY_VALUES:
         raise InvalidInput(
             f"gravity must be center, a compass point ({', '.join(COMPASS)} or north, top-left, "
-            f"...), focal or smart, got {value!r}",
+            f"...), focal, smart or auto, got {value!r}",
             param="gravity",
         )
     return _GRAVITY_VALUES[key]
@@ -351,6 +521,24 @@ def _check_output_size(spec: Transform, limits: Limits) -> None:
             f"output of {width}x{height} pixels is over the maximum area of {limits.max_area}",
             param=name or "h",
         )
+    border = 2 * spec.border_size
+    if not border:
+        return
+    for dim in (width, height):
+        if dim is not None and dim + border > limits.max_side:
+            raise InvalidInput(
+                f"the border makes a side {dim + border} pixels, over the maximum side of "
+                f"{limits.max_side}",
+                param="border",
+            )
+    if width is not None and height is not None:
+        area = (width + border) * (height + border)
+        if area > limits.max_area:
+            raise InvalidInput(
+                f"with the border the output is {width + border}x{height + border} pixels, over "
+                f"the maximum area of {limits.max_area}",
+                param="border",
+            )
 
 
 def negotiate_format(

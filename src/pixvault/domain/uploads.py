@@ -16,6 +16,6 @@ class UploadPolicy:
 
     max_bytes: int
     allowed_types: frozenset[str] | None = IMAGE_TYPES
-
-    def accepts_any_type(self) -> bool:
-        return self.allowed_types is None
+    # False: a file that looks like an image but cannot be decoded is stored as it is, with
+    # no dimensions (the vault surface), instead of refused.
+    strict_images: bool = True

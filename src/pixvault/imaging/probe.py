@@ -7,8 +7,10 @@ Sources are bytes (small uploads) or a path (uploads spilled to disk), read sequ
 """
 
 import io
+import mimetypes
 from dataclasses import dataclass
 
+import filetype
 import pyvips
 from PIL import Image as PILImage
 
@@ -61,14 +63,24 @@ def probe(
     *,
     allowed: frozenset[str] | None,
     max_pixels: int,
+    strict: bool = True,
+    hint: str | None = None,
+    filename: str | None = None,
 ) -> Probe:
     """Identify and validate a file; raise a 4xx error for anything unusable. With
-    `allowed` None any type passes, and only images are decoded (for their dimensions)."""
+    `allowed` None any type passes (named by its bytes, else `hint`, the client's type, else
+    the filename's extension), and only images are decoded (for their dimensions); without
+    `strict` an image that cannot be decoded is kept with no dimensions."""
     if size == 0:
         raise InvalidInput("The file is empty (0 bytes); attach a file", param="file")
     mime = sniff_mime(head)
     if allowed is None and mime is None:
-        return Probe(mime=OCTET_STREAM, width=None, height=None, pages=1)
+        return Probe(mime=other_type(head, hint, filename), width=None, height=None, pages=1)
+    if not strict:
+        try:
+            return probe(source, head, size, allowed=allowed, max_pixels=max_pixels)
+        except (InvalidImage, ImageTooLarge):
+            return Probe(mime=mime or OCTET_STREAM, width=None, height=None, pages=1)
     if mime is None or (allowed is not None and mime not in allowed):
         found = mime or "not a recognised image"
         raise UnsupportedType(
@@ -76,7 +88,7 @@ def probe(
             param="file",
         )
     if mime == "image/bmp":
-        return _bmp_as_png(source, max_pixels)
+        return _bmp_as_png(source, max_pixels) if allowed is not None else _bmp_size(source)
     name = _LOADERS[mime] + ("_buffer" if isinstance(source, bytes) else "")
     loader = getattr(pyvips.Image, name)
     try:
@@ -90,6 +102,17 @@ def probe(
         raise ImageTooLarge(width, page_height, max_pixels)
     _prove_decodable(loader, source, mime)
     return Probe(mime=mime, width=width, height=page_height, pages=pages)
+
+
+def other_type(head: bytes, hint: str | None, filename: str | None) -> str:
+    """The type of a file that is not one of the images pixvault decodes."""
+    guessed = filetype.guess_mime(head)
+    if guessed:
+        return guessed
+    if hint and hint.split(";")[0].strip().lower() not in ("", OCTET_STREAM):
+        return hint.split(";")[0].strip().lower()
+    by_name, _ = mimetypes.guess_type(filename or "", strict=False)
+    return by_name or OCTET_STREAM
 
 
 def _bmp_as_png(source: bytes | str, max_pixels: int) -> Probe:
@@ -106,6 +129,16 @@ def _bmp_as_png(source: bytes | str, max_pixels: int) -> Probe:
     except (OSError, ValueError, PILImage.DecompressionBombError):
         raise InvalidImage("image/bmp") from None
     return Probe("image/png", width, height, 1, converted=out.getvalue())
+
+
+def _bmp_size(source: bytes | str) -> Probe:
+    """A BMP kept as it is (any-type uploads): its dimensions from the header."""
+    try:
+        with PILImage.open(io.BytesIO(source) if isinstance(source, bytes) else source) as bmp:
+            width, height = bmp.size
+    except (OSError, ValueError):
+        raise InvalidImage("image/bmp") from None
+    return Probe("image/bmp", width, height, 1)
 
 
 def _prove_decodable(loader, source: bytes | str, mime: str) -> None:  # type: ignore[no-untyped-def]

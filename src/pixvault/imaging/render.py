@@ -18,12 +18,32 @@ decoding; the output must respect `max_side` and `max_area` (outside and single-
 can exceed the box). Output is sRGB with every metadata block (EXIF, GPS, XMP, IPTC, ICC)
 removed. Animated GIF/WebP keep their animation when the output is gif or webp; any other
 output format raises UnsupportedType rather than dropping frames.
+
+imgbt's operations (grammar and sigma mappings in `pixvault.domain.transform`), in this order:
+
+1. decode with shrink-on-load and EXIF orientation, then `rotate` (clockwise). Sizing is planned
+   on the rotated axes and the load size is swapped for 90/270, so shrink-on-load still works;
+   the focal point is rotated with the image. crop=auto uses the focal point when one is given,
+   else attention.
+2. resize/crop, conversion to 8-bit sRGB (as before; JPEG flattens transparency onto `bg`, white
+   by default), then contain padding (`bg` when given, else transparent/white as before).
+3. flip, grayscale (sRGB -> B-W -> sRGB, so the output stays RGB and a border keeps its
+   colour), blur (premultiplied when there is alpha), sharpen, radius (an antialiased mask on
+   the four corners: alpha for png/webp/avif/gif, blended onto `bg` for jpeg), border (a solid
+   frame around the image, opaque, after the corners).
+4. encode without metadata.
+
+Every operation works on each frame of an animation separately (rotate, vertical flip, blur,
+radius and border would otherwise mix frames of the vertical strip), so none is refused for
+animated sources. The output limits include the border. Transforms without these operations take
+exactly the previous path (no extra copies or operations).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyvips
 
@@ -36,6 +56,8 @@ _ANIMATED_LOADERS = ("gifload_buffer", "webpload_buffer")
 _ALPHA_FORMATS = ("png", "webp", "avif", "gif")
 _SWAPPING_ORIENTATIONS = (5, 6, 7, 8)
 _INTERESTING = {"smart": "attention", "entropy": "entropy"}
+_ROTATE_ANGLES = {90: "d90", 180: "d180", 270: "d270"}
+WHITE = (255, 255, 255)
 # Encoder settings besides quality. JPEG gets optimised Huffman tables, as imgproxy and sharp
 # do: 1-2% fewer bytes on every later hit, for about 3 ms more CPU once at 800x600.
 JPEG_OPTIONS = {"optimize_coding": True, "keep": "none"}
@@ -80,19 +102,34 @@ def render(
             f"the source is animated ({info.pages} frames) and {fmt} cannot animate; "
             f"request format={' or format='.join(ANIMATED_FORMATS)}"
         )
+    rotate = spec.rotate
+    if rotate is not None:
+        info = _rotated_info(info, rotate)
+        focal = _rotated_focal(focal, rotate)
     plan = _plan(spec, info)
-    _check_output(plan, limits)
+    _check_output(plan, limits, spec.border_size)
     animated = info.pages > 1
-    interesting = _INTERESTING.get(spec.anchor or "") if plan.window else None
+    anchor = spec.anchor
+    if anchor == "auto":
+        anchor = "focal" if focal is not None else "smart"
+    interesting = _INTERESTING.get(anchor or "") if plan.window else None
     if interesting and not animated:
-        image = _load(source, plan.window, crop=interesting)
+        image = _load(source, _loaded_size(plan.window, rotate), crop=interesting)
+        if rotate is not None:
+            image = _rotate(image, rotate)
     else:
-        image = _load(source, plan.resize, animated=animated)
+        image = _load(source, _loaded_size(plan.resize, rotate), animated=animated)
+        if rotate is not None:
+            image = _rotate(image, rotate)
         if plan.window is not None:
-            image = _crop(image, plan.window, spec.anchor, focal)
-    image = _to_srgb(image, fmt)
+            image = _crop(image, plan.window, anchor, focal)
+    background = WHITE if spec.bg is None else _rgb(spec.bg)
+    image = _to_srgb(image, fmt, background)
     if plan.pad is not None:
-        image = _per_frame(image, lambda frame: _pad(frame, plan.pad, fmt))
+        padding = None if spec.bg is None else background
+        image = _per_frame(image, lambda frame: _pad(frame, plan.pad, fmt, padding))
+    if spec.has_effects:
+        image = _effects(image, spec, fmt, background)
     data = _encode(image, fmt, spec.quality or DEFAULT_QUALITY)
     return Rendered(data, FORMAT_MIME[fmt], image.width, _page_height(image))
 
@@ -149,8 +186,9 @@ def _at_least_one(value: float) -> int:
     return max(1, round(value))
 
 
-def _check_output(plan: _Plan, limits: Limits) -> None:
+def _check_output(plan: _Plan, limits: Limits, border: int = 0) -> None:
     width, height = plan.pad or plan.window or plan.resize
+    width, height = width + 2 * border, height + 2 * border
     if max(width, height) > limits.max_side or width * height > limits.max_area:
         raise OutputTooLarge(width, height, limits.max_side, limits.max_area)
 
@@ -219,7 +257,9 @@ def _clamp(value: int, high: int) -> int:
     return min(max(value, 0), high)
 
 
-def _to_srgb(image: pyvips.Image, fmt: str) -> pyvips.Image:
+def _to_srgb(
+    image: pyvips.Image, fmt: str, background: tuple[int, int, int] = WHITE
+) -> pyvips.Image:
     """Convert through the embedded profile (if any) to 8-bit sRGB; flatten alpha for jpeg."""
     try:
         if "icc-profile-data" in image.get_fields():
@@ -231,18 +271,169 @@ def _to_srgb(image: pyvips.Image, fmt: str) -> pyvips.Image:
     except pyvips.Error as exc:
         raise UnsupportedType("the source colour space cannot be converted to sRGB") from exc
     if fmt == "jpeg" and image.hasalpha():
-        image = image.flatten(background=[255, 255, 255])
+        image = image.flatten(background=list(background))
     return image
 
 
-def _pad(frame: pyvips.Image, box: tuple[int, int], fmt: str) -> pyvips.Image:
-    if fmt in _ALPHA_FORMATS:
+def _pad(
+    frame: pyvips.Image,
+    box: tuple[int, int],
+    fmt: str,
+    colour: tuple[int, int, int] | None = None,
+) -> pyvips.Image:
+    """Centre the frame in `box`: an opaque `colour` when given, else transparent (white for
+    formats without alpha)."""
+    if colour is not None:
+        background = [*colour, 255] if frame.hasalpha() else list(colour)
+    elif fmt in _ALPHA_FORMATS:
         if not frame.hasalpha():
             frame = frame.bandjoin(255)
         background = [0, 0, 0, 0]
     else:
         background = [255, 255, 255]
     return frame.gravity("centre", box[0], box[1], extend="background", background=background)
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    value = int(hex_colour, 16)
+    return value >> 16, (value >> 8) & 0xFF, value & 0xFF
+
+
+def _rotated_info(info: SourceInfo, rotate: int) -> SourceInfo:
+    if rotate in (90, 270):
+        return replace(info, width=info.height, height=info.width)
+    return info
+
+
+def _rotated_focal(focal: tuple[float, float] | None, rotate: int) -> tuple[float, float] | None:
+    """Where the focal point (fractions of the width and height) lands after a clockwise turn."""
+    if focal is None:
+        return None
+    fx, fy = focal
+    if rotate == 90:
+        return 1 - fy, fx
+    if rotate == 180:
+        return 1 - fx, 1 - fy
+    if rotate == 270:
+        return fy, 1 - fx
+    return focal
+
+
+def _loaded_size(size: tuple[int, int], rotate: int | None) -> tuple[int, int]:
+    """A size planned on the rotated axes, as the loader (before rotating) must produce it."""
+    return (size[1], size[0]) if rotate in (90, 270) else size
+
+
+def _rotate(image: pyvips.Image, rotate: int) -> pyvips.Image:
+    angle = _ROTATE_ANGLES[rotate]
+    return _per_frame(image, lambda frame: frame.rot(angle))
+
+
+def _effects(
+    image: pyvips.Image, spec: Transform, fmt: str, background: tuple[int, int, int]
+) -> pyvips.Image:
+    """flip, grayscale, blur, sharpen, radius, border on 8-bit sRGB, frame by frame."""
+    if spec.flip is not None and "h" in spec.flip:
+        image = image.fliphor()  # the frames stay in place in the strip
+    steps: list[Callable[[pyvips.Image], pyvips.Image]] = []
+    if spec.flip is not None and "v" in spec.flip:
+        steps.append(lambda frame: frame.flipver())
+    if spec.grayscale:
+        steps.append(_grayscale)
+    if spec.blur is not None:
+        sigma = blur_sigma(spec.blur)
+        steps.append(lambda frame: _blur(frame, sigma))
+    if spec.sharpen is not None:
+        sigma = sharpen_sigma(spec.sharpen)
+        steps.append(lambda frame: frame.sharpen(sigma=sigma))
+    radius = spec.radius_size
+    if radius is not None:
+        alpha = fmt in _ALPHA_FORMATS
+        steps.append(lambda frame: _round_corners(frame, radius, alpha, background))
+    if spec.border is not None:
+        width, colour = spec.border_size, _rgb(spec.border[1])
+        steps.append(lambda frame: _border(frame, width, colour))
+    if not steps:
+        return image
+
+    def apply(frame: pyvips.Image) -> pyvips.Image:
+        for step in steps:
+            frame = step(frame)
+        return frame
+
+    return _per_frame(image, apply)
+
+
+def blur_sigma(blur: int) -> float:
+    """Gaussian sigma for `blur` 1-100: 0.7 to 20.5 pixels."""
+    return 0.5 + blur / 5
+
+
+def sharpen_sigma(sharpen: int) -> float:
+    """libvips sharpen sigma for `sharpen` 1-100: 0.55 to 5.5 pixels."""
+    return 0.5 + sharpen / 20
+
+
+def _grayscale(frame: pyvips.Image) -> pyvips.Image:
+    return frame.colourspace("b-w").colourspace("srgb")
+
+
+def _blur(frame: pyvips.Image, sigma: float) -> pyvips.Image:
+    if not frame.hasalpha():
+        return frame.gaussblur(sigma)
+    # Premultiplied, so transparent pixels do not bleed their (meaningless) colour.
+    return frame.premultiply().gaussblur(sigma).unpremultiply().cast("uchar")
+
+
+def _round_corners(
+    frame: pyvips.Image,
+    radius: int | str,
+    alpha: bool,
+    background: tuple[int, int, int],
+) -> pyvips.Image:
+    """Cut the corners outside `radius` (or `max`: half the shorter side): transparent with
+    `alpha`, else blended onto `background`."""
+    width, height = frame.width, frame.height
+    limit = min(width, height) / 2
+    r = limit if radius == "max" else min(float(radius), limit)
+    mask = _corner_mask(width, height, r)
+    if alpha:
+        if not frame.hasalpha():
+            frame = frame.bandjoin(255)
+        opacity = (frame[frame.bands - 1] * mask / 255).rint().cast("uchar")
+        return frame.extract_band(0, n=frame.bands - 1).bandjoin(opacity)
+    if frame.hasalpha():
+        frame = frame.flatten(background=list(background))
+    return mask.ifthenelse(frame, list(background), blend=True)
+
+
+def _corner_mask(width: int, height: int, r: float) -> pyvips.Image:
+    """255 inside a rounded rectangle of corner radius `r`, 0 outside, antialiased edge."""
+    side = math.ceil(r)
+    xy = pyvips.Image.xyz(side, side)
+    # how far each pixel centre (x + 0.5, y + 0.5) lies beyond the corner circle's centre
+    # (r, r), per axis; 0 on the straight edges
+    offset = xy * -1 + (r - 0.5)
+    beyond = (offset > 0).ifthenelse(offset, 0)
+    distance = (beyond[0] ** 2 + beyond[1] ** 2) ** 0.5
+    coverage = ((distance * -1 + (r + 0.5)) * 255).cast("uchar")  # cast clips to 0-255
+    mask = (pyvips.Image.black(width, height) + 255).cast("uchar")
+    mask = mask.insert(coverage, 0, 0)
+    mask = mask.insert(coverage.fliphor(), width - side, 0)
+    mask = mask.insert(coverage.flipver(), 0, height - side)
+    return mask.insert(coverage.rot("d180"), width - side, height - side)
+
+
+def _border(frame: pyvips.Image, width: int, colour: tuple[int, int, int]) -> pyvips.Image:
+    background = [*colour, 255] if frame.hasalpha() else list(colour)
+    return frame.embed(
+        width,
+        width,
+        frame.width + 2 * width,
+        frame.height + 2 * width,
+        extend="background",
+        background=background,
+    )
 
 
 def _page_height(image: pyvips.Image) -> int:

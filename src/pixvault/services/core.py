@@ -19,6 +19,7 @@ from pixvault.services.keys import KeyService
 from pixvault.services.library import LibraryService
 from pixvault.services.logins import LoginLimiter
 from pixvault.services.projects import ProjectService, split_path
+from pixvault.services.revocations import RevocationService
 from pixvault.services.tokens import TokenService
 from pixvault.services.urls import PublicUrls
 from pixvault.services.users import UserService
@@ -42,9 +43,11 @@ class Core:
     users: UserService
     tokens: TokenService
     views: ViewCounter
+    revocations: RevocationService
     urls: PublicUrls
     native_uploads: UploadPolicy
     slink_uploads: UploadPolicy
+    vault_uploads: UploadPolicy
 
     async def readiness(self) -> dict[str, str]:
         return await readiness(self.db, self.blobs)
@@ -71,12 +74,14 @@ def build_core(settings: Settings) -> Core:
         lookup_cache_seconds=settings.lookup_cache_seconds,
     )
     views = ViewCounter(db)
+    revocations = RevocationService(db, lookup_cache_seconds=settings.lookup_cache_seconds)
     delivery = DeliveryService(
         blobs,
         RenderPool(workers=settings.render_workers, queue=settings.render_queue),
         projects,
         library,
         views,
+        revocations,
         limits=limits,
         mutable_max_age=settings.mutable_max_age,
         auto_format_default=settings.auto_format_by_default,
@@ -108,9 +113,11 @@ def build_core(settings: Settings) -> Core:
             db, users, access_ttl=settings.jwt_access_ttl, secret=settings.jwt_secret
         ),
         views=views,
+        revocations=revocations,
         urls=PublicUrls(settings.public_url),
         native_uploads=UploadPolicy(settings.max_upload_bytes, IMAGE_TYPES),
         slink_uploads=UploadPolicy(settings.slink_max_upload_bytes, SLINK_TYPES),
+        vault_uploads=UploadPolicy(settings.vault_max_upload_bytes, None, strict_images=False),
     )
 
 

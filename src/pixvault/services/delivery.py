@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from cachetools import LRUCache
 
 from pixvault.domain.conditional import etag_matches, parse_range
 from pixvault.domain.errors import (
+    BadUrlToken,
     ImageNotFound,
     InvalidInput,
     InvalidSignature,
@@ -35,11 +37,14 @@ from pixvault.domain.errors import (
     PresetsOnly,
     ProjectNotFound,
     RangeNotSatisfiable,
+    RevokedUrl,
+    VaultNotFound,
 )
 from pixvault.domain.ids import parse_uuid
-from pixvault.domain.locators import ByAlias, BySlinkId, Locator
+from pixvault.domain.locators import ByAlias, BySlinkId, ByVaultPath, Locator
 from pixvault.domain.models import Image, Project
 from pixvault.domain.policy import signature_matches
+from pixvault.domain.signing import SIGNATURE_PARAMS, payloads, token_matches
 from pixvault.domain.transform import (
     FORMAT_MIME,
     MIME_FORMAT,
@@ -55,10 +60,17 @@ from pixvault.metrics import DERIVATIVE_CACHE, RENDER_SECONDS
 from pixvault.services.blobkeys import derivative_key
 from pixvault.services.library import LibraryService
 from pixvault.services.projects import ProjectService
+from pixvault.services.revocations import RevocationService
 from pixvault.services.views import ViewCounter
 from pixvault.storage import BlobMissing, BlobStore
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+ACTIVE_TYPES = frozenset(
+    {
+        "text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml",
+        "text/javascript", "application/javascript", "application/x-shockwave-flash",
+    }
+)  # fmt: skip
 _CACHE_HIT, _CACHE_MISS = DERIVATIVE_CACHE.labels("hit"), DERIVATIVE_CACHE.labels("miss")
 _CONTROL = frozenset({"s", "preset"})
 
@@ -87,6 +99,7 @@ class ViewerRequest:
 
     path: str
     accept: str | None = None
+    raw_path: str | None = None  # as sent, still percent-encoded (what vault tokens sign)
     if_none_match: str | None = None
     range: str | None = None
     if_range: str | None = None
@@ -148,6 +161,7 @@ class DeliveryService:
         projects: ProjectService,
         library: LibraryService,
         views: ViewCounter,
+        revocations: RevocationService,
         *,
         limits: Limits,
         mutable_max_age: int,
@@ -159,6 +173,7 @@ class DeliveryService:
         self.projects = projects
         self.library = library
         self.views = views
+        self.revocations = revocations
         # Hot derivatives in memory. Safe in every process: a derivative's key names its
         # content (image, content hash, focal point, transform), so it can never be stale.
         self._memory: LRUCache[str, bytes] | None = (
@@ -180,6 +195,8 @@ class DeliveryService:
     ) -> Answer:
         """The answer for a public URL. Bad parameters, refused signatures and a full render
         queue raise; a missing project or image and an unsatisfiable range are answers."""
+        if isinstance(locator, ByVaultPath):
+            return await self._serve_vault(locator, params, viewer)
         project = await self.projects.find_for_delivery(locator.org, locator.project)
         if project is None:
             return Answer(404, {}, error=ProjectNotFound(f"{locator.org}/{locator.project}"))
@@ -199,10 +216,59 @@ class DeliveryService:
             self.views.add(image.id)
         return answer
 
+    async def _serve_vault(
+        self, locator: ByVaultPath, params: list[tuple[str, str]], viewer: ViewerRequest
+    ) -> Answer:
+        """A vault path: signed (`expires` + `token`) or not, never for a revoked path or
+        token; files that are not images are served as stored, never rendered."""
+        project = await self.projects.find_vault(locator.vault_id)
+        if project is None:
+            return Answer(404, {}, error=VaultNotFound(locator.vault_id))
+        given = dict(params)
+        token, expires = given.get("token"), given.get("expires")
+        signed = token is not None or expires is not None
+        if signed:
+            self._check_token(project, viewer.raw_path or viewer.path, params, token, expires)
+        path = "/".join((*locator.folders, locator.filename))
+        if await self.revocations.revoked(project.id, path=path, token=token):
+            raise RevokedUrl()
+        rest = [(k, v) for k, v in params if k not in SIGNATURE_PARAMS]
+        try:
+            image = await self.library.find_path_for_delivery(
+                project, locator.folders, locator.filename
+            )
+        except NotFound as exc:
+            return Answer(404, {}, error=exc)
+        if image.width is None and rest:
+            raise InvalidInput(
+                f"{image.mime_type} is not an image: transform parameters ({rest[0][0]}) "
+                "work on images only",
+                param=rest[0][0],
+            )
+        spec = self.transform_for(project, viewer.path, rest, signed=signed)
+        return await self._answer(project, image, spec, viewer, mutable=True, private=signed)
+
+    def _check_token(
+        self,
+        project: Project,
+        raw_path: str,
+        params: list[tuple[str, str]],
+        token: str | None,
+        expires: str | None,
+    ) -> None:
+        if token is None or expires is None or not expires.isdigit():
+            raise BadUrlToken("A signed URL needs both expires (unix seconds) and token")
+        secrets = project.settings.vault_signing_keys
+        if not secrets or not token_matches(secrets, payloads(raw_path, params, expires), token):
+            raise BadUrlToken("The URL's token does not match its path and parameters")
+        if int(expires) <= time.time():
+            raise BadUrlToken("This signed URL has expired")
+
     def transform_for(
-        self, project: Project, path: str, params: list[tuple[str, str]]
+        self, project: Project, path: str, params: list[tuple[str, str]], *, signed: bool = False
     ) -> Transform:
-        """Apply presets, presets-only mode and signing, then parse the one grammar."""
+        """Apply presets, presets-only mode and signing, then parse the one grammar. A
+        `signed` URL (a verified vault token) needs no `s` signature."""
         policy = project.settings
         given = dict(params)
         preset_name = given.get("preset")
@@ -219,7 +285,7 @@ class DeliveryService:
                 )
             merged = parse_qsl(policy.presets[preset_name], keep_blank_values=True) + merged
         spec = parse_transform(merged, self.limits, ignore=frozenset())
-        if policy.signature_required and extra:
+        if policy.signature_required and extra and not signed:
             given_sig = given.get("s")
             if not given_sig or not signature_matches(
                 policy.signing_keys, path, spec.canonical(), given_sig
@@ -235,9 +301,12 @@ class DeliveryService:
         viewer: ViewerRequest,
         *,
         mutable: bool,
+        private: bool = False,
     ) -> Answer:
         found = self._representation(project, image, spec, viewer.accept, mutable=mutable)
         headers = _headers(found)
+        if private:
+            headers["Cache-Control"] = "private, no-store"
         if etag_matches(viewer.if_none_match, found.etag):
             return Answer(304, headers)
         if self.redirect_expires is not None:
@@ -399,6 +468,12 @@ def _headers(found: _Representation) -> dict[str, str]:
         headers["Vary"] = "Accept"
     if found.derived is None:
         headers["Accept-Ranges"] = "bytes"
+        if found.image.width is None:
+            # Stored files are never run from pixvault's origin: a sandbox for all, and
+            # active content (HTML, SVG, scripts) only as a download.
+            headers["Content-Security-Policy"] = "sandbox"
+            if found.mime in ACTIVE_TYPES:
+                headers["Content-Disposition"] = "attachment"
     return headers
 
 

@@ -6,6 +6,7 @@ before their bytes, so a crash leaves at most an unreferenced blob for `pixvault
 
 import hashlib
 import logging
+import mimetypes
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,9 +26,11 @@ from pixvault.domain.errors import (
     FlowNotFound,
     ImageNotFound,
     InvalidInput,
+    PathTaken,
     PixvaultError,
 )
-from pixvault.domain.ids import looks_like_uuid, new_id, parse_uuid
+from pixvault.domain.folders import Folders, merge_metadata
+from pixvault.domain.ids import looks_like_uuid, new_id, parse_uuid, to_ulid
 from pixvault.domain.models import FocalPoint, Image, Project
 from pixvault.domain.paging import (
     ImageFilter,
@@ -73,6 +76,8 @@ class NewUpload:
     description: str | None = None
     is_public: bool = True
     owner_id: uuid.UUID | None = None
+    folders: Folders | None = None
+    content_type: str | None = None  # the client's type: a hint for files not named by bytes
     source: str = "uploaded"
 
 
@@ -104,6 +109,15 @@ class LibraryService:
         """`resolve` for public URLs, memoised briefly."""
         return await self._hot.get((project.id, ref), lambda: self.resolve(project, ref))
 
+    async def find_path_for_delivery(
+        self, project: Project, folders: Folders, filename: str
+    ) -> Image:
+        """`find_by_path` for public URLs, memoised like `find_for_delivery`."""
+        key = "/" + "/".join((*folders, filename))  # never an id or alias
+        return await self._hot.get(
+            (project.id, key), lambda: self.find_by_path(project, folders, filename)
+        )
+
     # -- writing ---------------------------------------------------------------------------
 
     def stage(self, policy: UploadPolicy) -> StagedFile:
@@ -134,6 +148,9 @@ class LibraryService:
                 staged.size,
                 allowed=policy.allowed_types,
                 max_pixels=self.max_source_pixels,
+                strict=policy.strict_images,
+                hint=upload.content_type,
+                filename=upload.filename,
             )
         )
         image_id = new_id()
@@ -164,7 +181,8 @@ class LibraryService:
             "description": upload.description,
             "is_public": upload.is_public,
             "owner_id": upload.owner_id,
-            "filename": upload.filename,
+            "filename": upload.filename or _generated_name(upload, image_id, found.mime),
+            **_folder_columns(upload.folders),
             "created_at": created,
             "updated_at": created,
         }
@@ -189,6 +207,10 @@ class LibraryService:
     async def _insert(
         self, conn: AsyncConnection, project: Project, upload: NewUpload, row: dict[str, Any]
     ) -> None:
+        if upload.folders is not None and await rows.by_folder_path(
+            conn, project.id, upload.folders, row["filename"]
+        ):
+            raise PathTaken("/".join((*upload.folders, row["filename"])))
         needs_flow_row = upload.flow_id is not None and (
             upload.flow_is_explicit or upload.flow_alias is not None
         )
@@ -231,6 +253,29 @@ class LibraryService:
         self._hot.clear()
         if not changed:
             raise ImageNotFound(image_id)
+        return await self.get(project, image_id)
+
+    async def merge(
+        self,
+        project: Project,
+        image_id: uuid.UUID,
+        *,
+        metadata: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
+    ) -> Image:
+        """Merge `metadata` into the stored meta (a null value removes its key) and replace
+        the tags, in one transaction."""
+        async with self.db.write() as conn:
+            row = await rows.by_id(conn, project.id, image_id, include_deleted=False)
+            if row is None:
+                raise ImageNotFound(image_id)
+            values: dict[str, Any] = {"updated_at": now()}
+            if metadata is not None:
+                values["meta"] = merge_metadata(row.meta or {}, metadata)
+            if tags is not None:
+                values["tags"] = tags
+            await rows.update_live(conn, project.id, image_id, values)
+        self._hot.clear()
         return await self.get(project, image_id)
 
     async def assign_alias(self, project: Project, image_id: uuid.UUID, alias: str | None) -> Image:
@@ -376,6 +421,19 @@ class LibraryService:
             owner = await flow_rows.owner(conn, flow_id)
         if owner is not None and owner != project.id:
             raise FlowNotFound(flow_id)
+
+
+def _generated_name(upload: NewUpload, image_id: uuid.UUID, mime: str) -> str | None:
+    """A file with a folder path needs a name: `upload-{ulid}.{ext}` when none was given."""
+    if upload.folders is None:
+        return None
+    extension = mimetypes.guess_extension(mime, strict=False) or ".bin"
+    return f"upload-{to_ulid(image_id).lower()}{extension}"
+
+
+def _folder_columns(folders: Folders | None) -> dict[str, str | None]:
+    partition, collection, channel = folders or (None, None, None)
+    return {"partition": partition, "collection": collection, "channel": channel}
 
 
 def _check_filter(only: ImageFilter) -> None:

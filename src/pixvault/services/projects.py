@@ -2,6 +2,7 @@
 the service's own routes, so those names are reserved."""
 
 import re
+import secrets
 import uuid
 from typing import Any
 
@@ -11,8 +12,8 @@ from pixvault.db.engine import Database
 from pixvault.db.queries import projects as rows
 from pixvault.db.rows import to_project
 from pixvault.domain.errors import InvalidInput, ProjectExists, ProjectNotFound
-from pixvault.domain.ids import new_id
-from pixvault.domain.models import Project
+from pixvault.domain.ids import from_prefixed_ulid, new_id
+from pixvault.domain.models import VAULT_PREFIX, Project
 from pixvault.domain.policy import ProjectSettings
 from pixvault.domain.transform import Limits
 from pixvault.services.lookup import LookupCache
@@ -34,7 +35,7 @@ def validate_slug(value: str, *, what: str) -> str:
             "starting with a letter or digit",
             param=what,
         )
-    if what == "org" and value in RESERVED_ORG_SLUGS:
+    if what == "org" and (value in RESERVED_ORG_SLUGS or value.startswith("vault_")):
         raise InvalidInput(
             f"Organisation slug {value!r} is reserved for the service's own URLs; choose another",
             param=what,
@@ -60,6 +61,29 @@ class ProjectService:
 
     async def find_for_delivery(self, org_slug: str, slug: str) -> Project | None:
         return await self.hot.get((org_slug, slug), lambda: self.find(org_slug, slug))
+
+    async def find_vault(self, vault_id: str) -> Project | None:
+        """The project behind a `vault_…` id (memoised like slugs), or None."""
+        project_id = from_prefixed_ulid(vault_id, VAULT_PREFIX)
+        if project_id is None:
+            return None
+        return await self.hot.get(("", vault_id), lambda: self._find_id(project_id))
+
+    async def _find_id(self, project_id: uuid.UUID) -> Project | None:
+        async with self.db.read() as conn:
+            row = await rows.by_id(conn, project_id)
+        return None if row is None else to_project(row)
+
+    async def vault_secret(self, project: Project) -> str:
+        """The secret that signs the vault's URLs, created on first need."""
+        if project.settings.vault_signing_keys:
+            return project.settings.vault_signing_keys[0]
+        document = {
+            **project.settings.as_document(),
+            "vaultSigningKeys": [secrets.token_urlsafe(32)],
+        }
+        updated = await self.update_settings(project.id, document)
+        return updated.settings.vault_signing_keys[0]
 
     async def create(self, org_slug: str, slug: str, name: str | None = None) -> Project:
         validate_slug(org_slug, what="org")

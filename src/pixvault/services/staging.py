@@ -17,7 +17,7 @@ from typing import IO
 from pixvault.domain.errors import FileTooLarge
 
 MEMORY_MAX = 1 << 20
-HEAD_BYTES = 64
+HEAD_BYTES = 512  # enough for filetype's signatures (it reads 261)
 
 
 class StagedFile:

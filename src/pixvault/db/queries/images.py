@@ -134,6 +134,10 @@ def matching(project_id: uuid.UUID, only: ImageFilter) -> list[ColumnElement[boo
         where.append(images.c.owner_id == only.owner_id)
     if only.public_only:
         where.append(images.c.is_public.is_(True))
+    for level in ("partition", "collection", "channel"):
+        value = getattr(only, level)
+        if value is not None:
+            where.append(images.c[level] == value)
     if only.search:
         pattern = f"%{_escape_like(only.search.lower())}%"
         where.append(or_(*_searched(only.search_in, pattern)))

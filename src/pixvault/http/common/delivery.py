@@ -16,6 +16,7 @@ def viewer_of(request: Request) -> ViewerRequest:
         if_none_match=headers.get("if-none-match"),
         range=headers.get("range"),
         if_range=headers.get("if-range"),
+        raw_path=request.scope.get("raw_path", b"").decode("latin-1") or None,
         head=request.method == "HEAD",
     )
 

@@ -6,9 +6,10 @@ SDK sends the file first). Text fields are small and bounded; one file field is 
 the body as a whole may exceed the file limit only by a small allowance for the other parts.
 """
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+import anyio
 from fastapi import Request
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -19,6 +20,7 @@ from pixvault.services.staging import StagedFile
 MAX_FIELD_BYTES = 64 * 1024
 MAX_PARTS = 32
 _OVERHEAD = 256 * 1024
+_DRAIN_SECONDS = 30
 
 
 @dataclass
@@ -107,10 +109,60 @@ class _Router:
 
 
 async def read_form(
-    request: Request, *, file_field: str, open_file: Callable[[], StagedFile], limit: int
+    request: Request,
+    *,
+    file_field: str,
+    open_file: Callable[[], StagedFile],
+    limit: int,
+    drain: bool = False,
 ) -> Form:
     """Parse the whole body; the file part (named `file_field`) goes to `open_file()`.
-    The caller closes `form.file`; on any error it is closed here."""
+    The caller closes `form.file`; on any error it is closed here. With `drain`, a body
+    refused as too large is still read (and discarded, within bounds) so that clients that
+    write the whole body before reading the answer see the refusal, not a reset."""
+    body = _Body(request)
+    try:
+        return await _read_form(
+            request, body, file_field=file_field, open_file=open_file, limit=limit
+        )
+    except FileTooLarge:
+        if drain and not body.ended:
+            with anyio.move_on_after(_DRAIN_SECONDS):
+                async for _ in body.chunks(budget=2 * limit):
+                    pass
+        raise
+
+
+class _Body:
+    """The request body as ASGI messages, remembering whether the last one has arrived."""
+
+    def __init__(self, request: Request):
+        self.request = request
+        self.ended = False
+
+    async def chunks(self, budget: int | None = None) -> AsyncIterator[bytes]:
+        while not self.ended:
+            message = await self.request.receive()
+            if message["type"] != "http.request":
+                self.ended = True  # the client went away
+                return
+            chunk = message.get("body", b"")
+            self.ended = not message.get("more_body", False)
+            if budget is not None:
+                budget -= len(chunk)
+                if budget < 0:
+                    return
+            yield chunk
+
+
+async def _read_form(
+    request: Request,
+    body: _Body,
+    *,
+    file_field: str,
+    open_file: Callable[[], StagedFile],
+    limit: int,
+) -> Form:
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or b"boundary" not in params:
         raise InvalidInput(
@@ -124,7 +176,7 @@ async def read_form(
     parser = MultipartParser(params[b"boundary"], router.callbacks())
     received = 0
     try:
-        async for chunk in request.stream():
+        async for chunk in body.chunks():
             received += len(chunk)
             if received > limit + _OVERHEAD:
                 raise FileTooLarge(limit)

@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from pixvault.domain.errors import InvalidInput
-from pixvault.domain.ids import parse_uuid
-from pixvault.domain.models import ApiKey, IssuedKey, Project
+from pixvault.domain.ids import from_prefixed_ulid, parse_uuid
+from pixvault.domain.models import VAULT_PREFIX, ApiKey, IssuedKey, Project
 from pixvault.http.common.auth import Master, core_of
 from pixvault.http.common.errors import enveloped_route
 from pixvault.http.native.errors import render_error
@@ -80,8 +80,9 @@ class SettingsIn(BaseModel):
 async def put_settings(
     request: Request, _: Master, project_id: str, body: SettingsIn
 ) -> JSONResponse:
+    vault = from_prefixed_ulid(project_id, VAULT_PREFIX)  # a vault id names its project too
     project = await core_of(request).projects.update_settings(
-        parse_uuid(project_id, param="projectId"), body.settings
+        vault or parse_uuid(project_id, param="projectId"), body.settings
     )
     return ok(project_json(project))
 

@@ -1,0 +1,290 @@
+"""The imgbt assets API over pixvault's core: upload, list, get, update and delete files of a
+vault, plus server-side URL signing and revocation. Every route exists under `/api/v1` and
+`/v1`, with `/vaults/{vault_id}` in the path or the vault implied by the key."""
+
+import base64
+import binascii
+import json
+import math
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from pixvault.domain.errors import ImageNotFound, InvalidInput, VaultNotFound
+from pixvault.domain.folders import (
+    FOLDER_LEVELS,
+    PLACEHOLDER_NAMES,
+    parse_metadata,
+    parse_path,
+    parse_tags,
+    validate_filename,
+    validate_folder,
+    validate_tags,
+)
+from pixvault.domain.ids import from_prefixed_ulid, to_ulid
+from pixvault.domain.models import ASSET_PREFIX, Image, Project
+from pixvault.domain.paging import ImageFilter, Keyset
+from pixvault.http.common.auth import core_of
+from pixvault.http.common.errors import enveloped_route
+from pixvault.http.common.multipart import read_form
+from pixvault.http.vaults.auth import Vault, VaultReader, VaultWriter
+from pixvault.http.vaults.errors import render_error
+from pixvault.http.vaults.shapes import asset_json
+from pixvault.services.library import NewUpload
+from pixvault.services.urls import vault_path
+
+router = APIRouter(tags=["vaults"], route_class=enveloped_route(render_error))
+PREFIXES = ("/api/v1", "/v1")
+VAULTS = ("/vaults/{vault_id}", "")
+MAX_LIST = 200
+_FOREVER = datetime(9999, 1, 1, tzinfo=UTC)  # a bare token's expiry is unknown
+
+
+def route(path: str, methods: list[str], status_code: int, summary: str) -> Callable:  # type: ignore[type-arg]
+    """Register an endpoint under all four route forms; only the first is in /docs."""
+
+    def register(endpoint: Callable) -> Callable:  # type: ignore[type-arg]
+        first = True
+        for prefix in PREFIXES:
+            for vault in VAULTS:
+                router.add_api_route(
+                    prefix + vault + path,
+                    endpoint,
+                    methods=methods,
+                    status_code=status_code,
+                    summary=summary,
+                    include_in_schema=first,
+                    operation_id=None
+                    if first
+                    else f"{endpoint.__name__}_{prefix}{vault}".replace("/", "_"),
+                )
+                first = False
+        return endpoint
+
+    return register
+
+
+def created(request: Request, project: Project, image: Image, status: int = 200) -> JSONResponse:
+    return JSONResponse(asset_json(request, project, image), status_code=status)
+
+
+# -- upload --------------------------------------------------------------------------------
+
+
+@route("/assets", ["POST"], 201, "Upload a file (multipart: file, partition, collection, channel)")
+async def upload_asset(request: Request, vault: VaultWriter) -> JSONResponse:
+    core = core_of(request)
+    policy = core.vault_uploads
+    form = await read_form(
+        request,
+        file_field="file",
+        open_file=lambda: core.library.stage(policy),
+        limit=policy.max_bytes,
+        drain=True,
+    )
+    if form.file is None:
+        raise InvalidInput("Attach the file as a multipart part named 'file'", param="file")
+    with form.file:
+        folders = []
+        for level in FOLDER_LEVELS:
+            if level not in form.fields:
+                raise InvalidInput(f"{level} is required", param=level)
+            folders.append(validate_folder(form.fields[level], level))
+        name = form.fields.get("filename") or form.filename
+        upload = NewUpload(
+            filename=None if not name or name in PLACEHOLDER_NAMES else validate_filename(name),
+            flow_id=None,
+            meta=parse_metadata(form.fields.get("metadata")),
+            tags=parse_tags(form.fields.get("tags")),
+            folders=(folders[0], folders[1], folders[2]),
+            content_type=form.content_type,
+        )
+        image = await core.library.upload(vault.project, form.file, upload, policy)
+    return created(request, vault.project, image, 201)
+
+
+# -- list ----------------------------------------------------------------------------------
+
+
+def _limit(text: str | None) -> int:
+    if text is None:
+        return 50
+    if not text.isdigit() or not 1 <= int(text) <= MAX_LIST:
+        raise InvalidInput(
+            f"limit must be an integer from 1 to {MAX_LIST}, got {text!r}", param="limit"
+        )
+    return int(text)
+
+
+def _cursor(project: Project, image: Image) -> str:
+    raw = json.dumps({"v": project.vault_id, "a": to_ulid(image.id)}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _position(project: Project, text: str) -> Keyset:
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        if isinstance(decoded, dict) and decoded.get("v") == project.vault_id:
+            position = from_prefixed_ulid(ASSET_PREFIX + str(decoded.get("a")), ASSET_PREFIX)
+            if position is not None:
+                return Keyset(position, "older")
+    except (ValueError, binascii.Error, TypeError):
+        pass
+    raise InvalidInput(
+        "cursor is not one this vault handed out; drop it to start over", param="cursor"
+    )
+
+
+@route("/assets", ["GET"], 200, "List files, newest first, a page at a time")
+async def list_assets(request: Request, vault: VaultReader) -> JSONResponse:
+    query = request.query_params
+    levels = {
+        level: validate_folder(query[level], level) for level in FOLDER_LEVELS if level in query
+    }
+    limit = _limit(query.get("limit"))
+    start = _position(vault.project, query["cursor"]) if query.get("cursor") else Keyset()
+    page = await core_of(request).library.page(
+        vault.project, ImageFilter(**levels), limit=limit, start=start, max_limit=MAX_LIST
+    )
+    return JSONResponse(
+        {
+            "data": [asset_json(request, vault.project, i) for i in page.items],
+            "cursor": _cursor(vault.project, page.items[-1]) if page.has_more else None,
+            "has_more": page.has_more,
+        }
+    )
+
+
+# -- one asset -----------------------------------------------------------------------------
+
+
+async def _asset(request: Request, vault: Vault, ref: str) -> Image:
+    """An asset by `asset_…` id or by its folder path (one encoded segment or several)."""
+    library = core_of(request).library
+    if ref.lower().startswith(ASSET_PREFIX):
+        image_id = from_prefixed_ulid(ASSET_PREFIX + ref[len(ASSET_PREFIX) :], ASSET_PREFIX)
+        if image_id is None:
+            raise ImageNotFound(ref)
+        image = await library.get(vault.project, image_id)
+        if image.partition is None:
+            raise ImageNotFound(ref)  # an image of the project without a folder path
+        return image
+    try:
+        folders, filename = parse_path(ref)
+    except InvalidInput:
+        raise ImageNotFound(ref) from None
+    return await library.find_by_path(vault.project, folders, filename)
+
+
+@route("/assets/{ref:path}", ["GET"], 200, "Get a file's record by id or path")
+async def get_asset(request: Request, vault: VaultReader, ref: str) -> JSONResponse:
+    return created(request, vault.project, await _asset(request, vault, ref))
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        raise InvalidInput("The body must be JSON", param="body") from None
+
+
+@route("/assets/{ref:path}", ["PATCH"], 200, "Merge metadata (null removes a key), replace tags")
+async def update_asset(request: Request, vault: VaultWriter, ref: str) -> JSONResponse:
+    body = await _json_body(request)
+    if not isinstance(body, dict) or not body or set(body) - {"metadata", "tags"}:
+        raise InvalidInput('Send {"metadata": {...}} and/or {"tags": [...]}', param="body")
+    metadata = body.get("metadata")
+    if "metadata" in body and not isinstance(metadata, dict):
+        raise InvalidInput("metadata must be a JSON object", param="metadata")
+    tags = validate_tags(body["tags"]) if "tags" in body else None
+    image = await _asset(request, vault, ref)
+    updated = await core_of(request).library.merge(
+        vault.project, image.id, metadata=metadata, tags=tags
+    )
+    return created(request, vault.project, updated)
+
+
+@route("/assets/{ref:path}", ["DELETE"], 204, "Delete a file, its bytes and derivatives")
+async def delete_asset(request: Request, vault: VaultWriter, ref: str) -> Response:
+    core = core_of(request)
+    image = await _asset(request, vault, ref)
+    await core.library.delete(vault.project, image.id)
+    await core.revocations.forget_path(vault.project.id, vault_path(image))
+    return Response(status_code=204)
+
+
+# -- signed URLs ---------------------------------------------------------------------------
+
+
+def _named_vault(vault: Vault, named: Any) -> None:
+    project = vault.project
+    if named is None:
+        return
+    if not isinstance(named, str) or named.lower() not in {
+        project.vault_id.lower(), project.slug, project.path,
+    }:  # fmt: skip
+        raise VaultNotFound(str(named))
+
+
+async def _path_asset(request: Request, vault: Vault, path: Any) -> Image:
+    if not isinstance(path, str) or not path:
+        raise InvalidInput("path is required: partition/collection/channel/filename", param="path")
+    folders, filename = parse_path(path)
+    return await core_of(request).library.find_by_path(vault.project, folders, filename)
+
+
+@route("/urls/sign", ["POST"], 200, "A signed delivery URL that works until expires_at")
+async def sign_url(request: Request, vault: VaultWriter) -> JSONResponse:
+    body = await _json_body(request)
+    if not isinstance(body, dict):
+        raise InvalidInput("The body must be a JSON object", param="body")
+    if "password" in body:
+        raise InvalidInput("Password-protected links are not supported", param="password")
+    _named_vault(vault, body.get("vault"))
+    expires = body.get("expires_at")
+    if (
+        isinstance(expires, bool)
+        or not isinstance(expires, int | float)
+        or not math.isfinite(expires)
+    ):
+        raise InvalidInput("expires_at must be unix seconds", param="expires_at")
+    expires = math.floor(expires)
+    if expires <= time.time():
+        raise InvalidInput("expires_at must be in the future", param="expires_at")
+    image = await _path_asset(request, vault, body.get("path"))
+    core = core_of(request)
+    secret = await core.projects.vault_secret(vault.project)
+    url = core.urls.signed_vault(
+        vault.project, vault_path(image), expires, secret, request_base=str(request.base_url)
+    )
+    return JSONResponse({"url": url})
+
+
+@route("/urls/revoke", ["POST"], 204, "Revoke a signed URL (by token or URL) or an asset path")
+async def revoke_url(request: Request, vault: VaultWriter) -> Response:
+    body = await _json_body(request)
+    if not isinstance(body, dict):
+        raise InvalidInput("The body must be a JSON object", param="body")
+    _named_vault(vault, body.get("vault"))
+    given = body.get("path")
+    if not isinstance(given, str) or not given:
+        raise InvalidInput(
+            "path is required: a signed URL, its token or an asset path", param="path"
+        )
+    core = core_of(request)
+    query = parse_qs(urlparse(given).query)
+    if "token" in query:
+        expires = query.get("expires", [""])[0]
+        until = datetime.fromtimestamp(int(expires), UTC) if expires.isdigit() else _FOREVER
+        await core.revocations.revoke_token(vault.project.id, query["token"][0], until)
+    elif given.count("/") >= 3:
+        image = await _path_asset(request, vault, given)
+        await core.revocations.revoke_path(vault.project.id, vault_path(image))
+    else:
+        await core.revocations.revoke_token(vault.project.id, given, _FOREVER)
+    return Response(status_code=204)

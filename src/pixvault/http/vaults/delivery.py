@@ -1,0 +1,62 @@
+"""Vault delivery: `GET|HEAD /{vaultId}/{partition}/{collection}/{channel}/{filename}`, public.
+
+The first segment must look like a vault id (`vault_` + 26 ULID characters), so these URLs
+never shadow an API route of five segments. Query parameters go through the one transform
+grammar with imgbt's default: `fit=cover` when both sides are given.
+"""
+
+from fastapi import Request, Response
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.routing import Route
+
+from pixvault.domain.errors import PixvaultError
+from pixvault.domain.locators import ByVaultPath
+from pixvault.http.common.auth import core_of
+from pixvault.http.common.delivery import respond, viewer_of
+from pixvault.http.vaults.errors import render_error
+
+_WIDTH, _HEIGHT = {"w", "width"}, {"h", "height"}
+
+
+class VaultIdConvertor(Convertor[str]):
+    regex = "[vV][aA][uU][lL][tT]_[0-9A-Za-z]{26}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("vault_id", VaultIdConvertor())
+
+
+def vault_params(params: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """imgbt's default fit is cover when both w and h are given (the native one is inside)."""
+    names = {name for name, _ in params}
+    if names & _WIDTH and names & _HEIGHT and not names & {"fit", "crop"}:
+        return [*params, ("fit", "cover")]
+    return params
+
+
+async def vault_file(request: Request) -> Response:
+    request.scope["route"] = route
+    p = request.path_params
+    try:
+        answer = await core_of(request).delivery.serve(
+            ByVaultPath(
+                p["vault_id"], (p["partition"], p["collection"], p["channel"]), p["filename"]
+            ),
+            vault_params(request.query_params.multi_items()),
+            viewer_of(request),
+        )
+        return await respond(answer, render_error)
+    except PixvaultError as exc:
+        return render_error(exc)
+
+
+route = Route(
+    "/{vault_id:vault_id}/{partition}/{collection}/{channel}/{filename}",
+    vault_file,
+    methods=["GET", "HEAD"],
+)
