@@ -495,6 +495,8 @@ def _is_original(spec: Transform, source_format: str | None) -> bool:
     """No resize, no re-encode, no change of format: the stored bytes are the answer."""
     if spec.width is not None or spec.height is not None or spec.quality is not None:
         return False
+    if spec.has_effects:
+        return False
     return spec.format is None or spec.format == source_format
 
 
