@@ -62,10 +62,10 @@ async def test_a_refused_spooled_upload_leaves_no_temporary_file(api, core, spoo
 async def test_parts_may_come_in_any_order(api, core):
     """The file before the fields, as imgbt's SDK sends it."""
     body = (
-        b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n"
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n'
         b"Content-Type: image/png\r\n\r\n"
         + big_png(40)
-        + b"\r\n--b\r\nContent-Disposition: form-data; name=\"alias\"\r\n\r\n@late\r\n--b--\r\n"
+        + b'\r\n--b\r\nContent-Disposition: form-data; name="alias"\r\n\r\n@late\r\n--b--\r\n'
     )
     response = await api.post(
         "/api/v1/images/upload",
