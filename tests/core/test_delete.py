@@ -7,7 +7,7 @@ from pixvault.domain.paging import ImageFilter, Keyset
 from pixvault.services.blobkeys import derivative_key, derivative_prefix
 from pixvault.services.library import pending_flow
 from pixvault.storage import BlobMissing
-from tests.core.support import put
+from tests.core.support import put, stored_counters
 from tests.helpers import blob_keys, jpeg, row_count
 
 
@@ -111,3 +111,16 @@ async def test_another_project_cannot_delete_an_image(core, project, other_proje
             await core.library.delete(other_project, image.id, soft=soft, include_deleted=True)
     assert (await core.library.get(project, image.id)).deleted_at is None
     assert await core.blobs.get(image.storage_key)
+
+
+async def test_restore_undoes_a_soft_delete_and_keeps_counters_exact(core, project):
+    image = await put(core, project, alias="@kept")
+    await core.library.delete(project, image.id, soft=True)
+    taker = await put(core, project, alias="@kept")
+    restored = await core.library.restore(project, image.id)
+    assert restored.deleted_at is None
+    assert restored.alias is None  # the alias went to another image meanwhile
+    assert (await core.library.resolve(project, "@kept")).id == taker.id
+    assert await stored_counters(core, project) == (2, 0)
+    with pytest.raises(ImageNotFound):
+        await core.library.restore(project, image.id)  # not soft-deleted any more

@@ -327,6 +327,24 @@ class LibraryService:
             await self.blobs.delete(image.storage_key)
         return image
 
+    async def restore(self, project: Project, image_id: uuid.UUID) -> Image:
+        """Undo a soft delete. The alias it gave up stays with whoever holds it now; a
+        folder path taken meanwhile by another file makes this a conflict."""
+        image = await self.get(project, image_id, include_deleted=True)
+        try:
+            async with self.db.write() as conn:
+                restored = await rows.restore(conn, project.id, image_id)
+        except IntegrityError:
+            raise PathTaken(
+                "/".join(
+                    filter(None, (image.partition, image.collection, image.channel, image.filename))
+                )
+            ) from None
+        if not restored:
+            raise ImageNotFound(image_id)
+        self._hot.clear()
+        return await self.get(project, image_id)
+
     # -- reading ---------------------------------------------------------------------------
 
     async def get(

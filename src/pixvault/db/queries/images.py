@@ -281,6 +281,23 @@ async def soft_delete(conn: AsyncConnection, project_id: uuid.UUID, image_id: uu
         await count_change(conn, project_id, live=-1, deleted=1)
 
 
+async def restore(conn: AsyncConnection, project_id: uuid.UUID, image_id: uuid.UUID) -> bool:
+    """Bring a soft-deleted image back (without the alias it gave up); False if it is not
+    soft-deleted."""
+    result = await conn.execute(
+        update(images)
+        .where(
+            images.c.project_id == project_id,
+            images.c.id == image_id,
+            images.c.deleted_at.is_not(None),
+        )
+        .values(deleted_at=None, updated_at=now())
+    )
+    if result.rowcount:
+        await count_change(conn, project_id, live=1, deleted=-1)
+    return result.rowcount > 0
+
+
 async def hard_delete(conn: AsyncConnection, project_id: uuid.UUID, image_id: uuid.UUID) -> None:
     await conn.execute(delete(flow_aliases).where(flow_aliases.c.image_id == image_id))
     gone = (
