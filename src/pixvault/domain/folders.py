@@ -4,15 +4,14 @@ uses these."""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from pixvault.domain.errors import InvalidInput
+from pixvault.domain.text import has_control, parse_json, parse_json_object
 
 FOLDER_LEVELS = ("partition", "collection", "channel")
 _FOLDER = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 PLACEHOLDER_NAMES = frozenset({"upload", "blob"})
 MAX_TAGS = 100
 MAX_TAG = 256
@@ -38,7 +37,7 @@ def validate_filename(name: str) -> str:
         or "/" in name
         or "\\" in name
         or ".." in name
-        or _CONTROL.search(name)
+        or has_control(name)
     ):
         raise InvalidInput(
             f"Invalid filename {name!r}: use 1-255 bytes without '/', '\\\\', '..' or control "
@@ -64,18 +63,13 @@ def parse_path(path: str) -> tuple[Folders, str]:
 def parse_metadata(text: str | None) -> dict[str, Any]:
     if text is None or text == "":
         return {}
-    value = _json(text, "metadata")
-    if not isinstance(value, dict):
-        raise InvalidInput(
-            'metadata must be a JSON object, like {"alt": "a cat"}', param="metadata"
-        )
-    return value
+    return parse_json_object(text, "metadata")
 
 
 def parse_tags(text: str | None) -> list[str]:
     if text is None or text == "":
         return []
-    return validate_tags(_json(text, "tags"))
+    return validate_tags(parse_json(text, "tags"))
 
 
 def validate_tags(value: object) -> list[str]:
@@ -95,10 +89,3 @@ def merge_metadata(stored: dict[str, Any], patch: dict[str, Any]) -> dict[str, A
     """Shallow merge; a key set to null is removed."""
     merged = {**stored, **patch}
     return {k: v for k, v in merged.items() if v is not None}
-
-
-def _json(text: str, param: str) -> Any:
-    try:
-        return json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise InvalidInput(f"{param} is not valid JSON: {exc}", param=param) from None

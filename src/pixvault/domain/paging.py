@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pixvault.domain.errors import InvalidInput
+from pixvault.domain.text import plain
 
 MAX_PAGE = 100
+MAX_OFFSET = 2**63 - 1  # the databases' OFFSET is a signed 64-bit integer
 Direction = Literal["older", "newer"]
 
 
@@ -27,8 +29,8 @@ def check_limit(limit: int, maximum: int = MAX_PAGE) -> None:
 
 def check_page(limit: int, offset: int, maximum: int = MAX_PAGE) -> None:
     check_limit(limit, maximum)
-    if offset < 0:
-        raise InvalidInput(f"offset must be 0 or more, got {offset}", param="offset")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise InvalidInput(f"offset must be from 0 to {MAX_OFFSET}, got {offset}", param="offset")
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,12 @@ class ImageFilter:
     channel: str | None = None
     search: str | None = None
     search_in: frozenset[str] = frozenset({"filename", "description", "alias", "tags"})
+
+    def __post_init__(self) -> None:
+        for name in ("source", "alias", "search", "partition", "collection", "channel"):
+            value = getattr(self, name)
+            if value is not None:
+                plain(value, name)
 
     @property
     def is_whole_project(self) -> bool:

@@ -22,6 +22,7 @@ from pixvault.services.projects import ProjectService
 
 PREFIXES = {"secret": "sk_", "public": "pk_", "master": "mk_"}
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
+MAX_EXPIRY_DAYS = 36_500
 _EXPIRED = "This API key expired; create a new one"
 
 
@@ -67,8 +68,10 @@ class KeyService:
             )
         if project_id is not None:
             await self.projects.get(project_id)
-        if expires_in_days is not None and expires_in_days < 1:
-            raise InvalidInput("expiresInDays must be a positive integer", param="expiresInDays")
+        if expires_in_days is not None and not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
+            raise InvalidInput(
+                f"expiresInDays must be from 1 to {MAX_EXPIRY_DAYS}", param="expiresInDays"
+            )
         created = now()
         if expires_at is not None and expires_at <= created:
             raise InvalidInput("expiresAt must be in the future", param="expiresAt")

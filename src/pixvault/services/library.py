@@ -41,6 +41,7 @@ from pixvault.domain.paging import (
     check_limit,
     check_page,
 )
+from pixvault.domain.text import plain
 from pixvault.domain.uploads import UploadPolicy
 from pixvault.imaging.probe import probe
 from pixvault.metrics import UPLOAD_BYTES
@@ -364,6 +365,7 @@ class LibraryService:
 
     async def resolve(self, project: Project, ref: str, *, flow_id: str | None = None) -> Image:
         """Find an image by UUID or alias: technical, then flow alias, then project alias."""
+        plain(ref, "alias" if ref.startswith("@") else "id")
         if not ref.startswith("@"):
             if not looks_like_uuid(ref):
                 raise InvalidInput(f"{ref!r} is neither an image UUID nor an @alias")

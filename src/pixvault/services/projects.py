@@ -104,6 +104,8 @@ class ProjectService:
         return to_project(row)
 
     async def find(self, org_slug: str, slug: str) -> Project | None:
+        if not (_SLUG.fullmatch(org_slug) and _SLUG.fullmatch(slug)):
+            return None  # no project has such a name (NUL bytes included)
         async with self.db.read() as conn:
             row = await rows.by_slugs(conn, org_slug, slug)
         return None if row is None else to_project(row)

@@ -1,6 +1,5 @@
 """The native images API (Banatie contract): `/api/v1/images`."""
 
-import json
 import uuid
 from typing import Annotated, Any
 
@@ -12,6 +11,7 @@ from pixvault.domain.errors import InvalidInput
 from pixvault.domain.ids import parse_uuid
 from pixvault.domain.models import FocalPoint, Image, Project
 from pixvault.domain.paging import ImageFilter
+from pixvault.domain.text import check_depth, parse_json_object, plain
 from pixvault.http.common.auth import Reader, Writer, core_of
 from pixvault.http.common.errors import enveloped_route
 from pixvault.http.common.multipart import read_form
@@ -25,15 +25,7 @@ router = APIRouter(prefix="/api/v1", tags=["images"], route_class=enveloped_rout
 def parse_meta(text: str | None) -> dict[str, Any] | None:
     if text is None or text == "":
         return None
-    try:
-        meta = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(
-            f"meta must be a JSON object: {exc.msg} at position {exc.pos}", param="meta"
-        ) from None
-    if not isinstance(meta, dict):
-        raise InvalidInput('meta must be a JSON object, like {"tag": "hero"}', param="meta")
-    return meta
+    return parse_json_object(text, "meta")
 
 
 def parse_flow_field(fields: dict[str, str]) -> tuple[uuid.UUID | None, bool]:
@@ -44,6 +36,16 @@ def parse_flow_field(fields: dict[str, str]) -> tuple[uuid.UUID | None, bool]:
     if raw == "null":
         return None, False
     return parse_uuid(raw, param="flowId"), True
+
+
+def upload_name(name: str) -> str:
+    """A client's file name, kept for reference: no control characters, at most 255 bytes."""
+    plain(name, "filename")
+    if len(name.encode()) > 255:
+        raise InvalidInput(
+            "The file name is longer than 255 bytes; rename the file", param="filename"
+        )
+    return name
 
 
 async def resolve(request: Request, project: Project, ref: str, flow_id: str | None) -> Image:
@@ -65,7 +67,7 @@ async def upload_image(request: Request, project: Writer) -> JSONResponse:
     with form.file:
         flow_id, explicit = parse_flow_field(form.fields)
         upload = NewUpload(
-            filename=form.filename,
+            filename=None if form.filename is None else upload_name(form.filename),
             alias=form.fields.get("alias") or None,
             flow_id=flow_id,
             flow_is_explicit=explicit,
@@ -128,6 +130,7 @@ async def update_image(
     sent = body.model_fields_set
     if "meta" in sent and body.meta is None:
         raise InvalidInput("meta must be an object; send {} to clear it", param="meta")
+    check_depth(body.meta, "meta")
     focal = UNSET
     if "focalPoint" in sent:
         focal = (

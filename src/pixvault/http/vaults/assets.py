@@ -29,6 +29,7 @@ from pixvault.domain.folders import (
 from pixvault.domain.ids import from_prefixed_ulid, to_ulid
 from pixvault.domain.models import ASSET_PREFIX, Image, Project
 from pixvault.domain.paging import ImageFilter, Keyset
+from pixvault.domain.text import parse_json
 from pixvault.http.common.auth import core_of
 from pixvault.http.common.errors import enveloped_route
 from pixvault.http.common.multipart import read_form
@@ -188,9 +189,10 @@ async def get_asset(request: Request, vault: VaultReader, ref: str) -> JSONRespo
 
 async def _json_body(request: Request) -> Any:
     try:
-        return json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        raise InvalidInput("The body must be JSON", param="body") from None
+        text = (await request.body()).decode()
+    except UnicodeDecodeError:
+        raise InvalidInput("The body must be JSON (UTF-8)", param="body") from None
+    return parse_json(text, "body")
 
 
 @route("/assets/{ref:path}", ["PATCH"], 200, "Merge metadata (null removes a key), replace tags")
