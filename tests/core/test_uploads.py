@@ -15,7 +15,7 @@ from pixvault.domain.errors import (
 )
 from pixvault.domain.uploads import IMAGE_TYPES, UploadPolicy
 from pixvault.services.library import NewUpload
-from pixvault.services.staging import MEMORY_MAX, StagedFile
+from pixvault.services.staging import HEAD_BYTES, MEMORY_MAX, StagedFile
 from tests.core.support import put
 from tests.helpers import blob_keys, jpeg, nothing_stored, png, row_count, webp
 
@@ -94,7 +94,7 @@ def test_sha256_covers_every_chunk():
         assert staged.size == len(data)
         assert staged.data == data
         assert staged.path is None
-        assert staged.head == data[:64]
+        assert staged.head == data[:HEAD_BYTES]
 
 
 def test_staging_spills_past_one_mebibyte_and_close_removes_the_file(tmp_path):
