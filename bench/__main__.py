@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from rich.console import Console
 from rich.table import Table
 
-from bench import suite_delivery, suite_library, suite_upload
+from bench import suite_delivery, suite_library, suite_slink, suite_upload
 from bench.harness import (
     BACKENDS,
     BENCH_DIR,
@@ -36,6 +36,7 @@ SUITES: dict[str, tuple[Callable[..., Awaitable[None]], list[tuple[str, int]]]] 
     "upload": (suite_upload.run, SCALE_OUT),
     "library": (suite_library.run, [("sqlite", 1), ("postgres", 1)]),
     "delivery": (suite_delivery.run, SCALE_OUT),
+    "slink": (suite_slink.run, [("sqlite", 1), ("postgres", 1)]),
 }
 RESULTS = BENCH_DIR / "RESULTS.md"
 
@@ -92,6 +93,27 @@ WHY_MISSED: list[tuple[str, str, str]] = [
         "3,000 req/CPU-s leaves ~0.33 ms of server CPU per hit; the route itself costs "
         "0.05-0.08 ms in-process (the limit column), the rest is uvicorn, the kernel's "
         "loopback TCP, and the access log (~14 µs per hit).",
+    ),
+    (
+        "slink",
+        "sign-in",
+        "The argon2id check is most of a sign-in by design (the limit column: the same hash "
+        "verified in-process); the rest is HTTP and JSON, the user lookup by login and again by "
+        "id, signing the JWT and inserting the refresh token (a write transaction).",
+    ),
+    (
+        "slink",
+        "deep cursor",
+        "Both pages count every image of the user for meta.total (the attribution row), which "
+        "is most of either page at 100,000 images; the cursor page adds its keyset page and a "
+        "core.library.list(limit=1) for that total (one more page query and the same COUNT).",
+    ),
+    (
+        "slink",
+        "cached /image/",
+        "The Slink route adds the extension's format parameter and the view tally (an "
+        "in-memory Counter, written once a second); the bare-ASGI row shows the routes' own "
+        "costs without uvicorn and the socket.",
     ),
     (
         "delivery",
@@ -217,7 +239,7 @@ def write_results(report: Report, seconds: float, args: argparse.Namespace) -> N
         ]
         out.append("")
     if report.plans:
-        out += ["## Query plans (library, after seeding)", ""]
+        out += ["## Query plans (library and slink, after seeding)", ""]
         for plan in report.plans:
             scan = "**full table scan**" if plan.full_scan else "no full table scan"
             out += [

@@ -476,12 +476,19 @@ class Client:
     ~1 ms of CPU per request, aiohttp ~0.15 ms.
     """
 
-    def __init__(self, bases: str | list[str], connections: int, key: str | None = None):
+    def __init__(
+        self,
+        bases: str | list[str],
+        connections: int,
+        key: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ):
         self._bases = [bases] if isinstance(bases, str) else list(bases)
         self._turn = 0
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=connections),
-            headers={"X-API-Key": key} if key else {},
+            headers={**({"X-API-Key": key} if key else {}), **(headers or {})},
             timeout=aiohttp.ClientTimeout(total=120),
         )
 
@@ -494,6 +501,12 @@ class Client:
             body = await response.read()
             _raise_for_status(response.status, path, body)
             return body
+
+    async def post_json(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        async with self._session.post(self._url(path), json=payload) as response:
+            body = await response.read()
+            _raise_for_status(response.status, path, body)
+            return json.loads(body)
 
     async def upload(self, data: bytes, filename: str = "bench.jpg") -> dict[str, Any]:
         form = aiohttp.FormData()

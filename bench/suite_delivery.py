@@ -110,11 +110,19 @@ def big_jpeg() -> bytes:
     return path.read_bytes()
 
 
-async def cached_limit(core: Core, image_id: str, count: int) -> float:
+async def cached_limit(
+    core: Core,
+    image_id: str,
+    count: int,
+    *,
+    path: str | None = None,
+    query: str = CACHED_QUERY,
+) -> float:
     """The same app called in-process as bare ASGI (no socket, no uvicorn, no client): the
-    route's own CPU per hit, which is all the server could do without the HTTP layer."""
+    route's own CPU per hit, which is all the server could do without the HTTP layer.
+    `path` defaults to the image's native CDN URL."""
     app = create_app(core.settings, core=core)
-    path = f"/default/default/img/{image_id}"
+    path = path or f"/default/default/img/{image_id}"
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -123,7 +131,7 @@ async def cached_limit(core: Core, image_id: str, count: int) -> float:
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": CACHED_QUERY.encode(),
+        "query_string": query.encode(),
         "root_path": "",
         "headers": [(b"host", b"bench")],
         "client": ("127.0.0.1", 1),

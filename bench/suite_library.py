@@ -46,8 +46,14 @@ PAGE = 20
 KEYSET_RATIO_TARGET = 1.5  # last page p99 / first page p99: the same cost at any depth
 
 
-async def seed(core: Core, project: Any, rows: int) -> float:
-    """Insert `rows` images pointing at one real blob; every 10th gets alias @img-N."""
+async def seed(
+    core: Core,
+    project: Any,
+    rows: int,
+    columns: Callable[[int], dict[str, Any]] | None = None,
+) -> float:
+    """Insert `rows` images pointing at one real blob; every 10th gets alias @img-N.
+    `columns(n)` sets more columns of row n (an owner, `is_public`)."""
     original = await core.library.upload_bytes(
         project, PHOTO.read_bytes(), NewUpload(), core.native_uploads
     )
@@ -71,7 +77,12 @@ async def seed(core: Core, project: Any, rows: int) -> float:
     }
     for start in range(0, rows, BATCH):
         batch = [
-            {**base, "id": new_id(), "alias": f"@img-{n}" if n % 10 == 0 else None}
+            {
+                **base,
+                "id": new_id(),
+                "alias": f"@img-{n}" if n % 10 == 0 else None,
+                **(columns(n) if columns else {}),
+            }
             for n in range(start, min(rows, start + BATCH))
         ]
         async with core.db.write() as conn:
@@ -105,9 +116,16 @@ def _statements(project_id: Any, position: Any) -> dict[str, Select[Any]]:
 
 async def explain(core: Core, project: Any, kind: str, position: Any) -> list[Plan]:
     """EXPLAIN QUERY PLAN (SQLite) / EXPLAIN (PostgreSQL) for the hot library queries."""
+    return await explain_statements(core, kind, _statements(project.id, position))
+
+
+async def explain_statements(
+    core: Core, kind: str, statements: dict[str, Select[Any]]
+) -> list[Plan]:
+    """The plans of these statements, as the database prints them."""
     plans = []
     async with core.db.read() as conn:
-        for name, query in _statements(project.id, position).items():
+        for name, query in statements.items():
             sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
             if core.db.is_sqlite:
                 rows = (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)).all()
@@ -152,17 +170,17 @@ async def _latencies(
     }
 
 
-async def last_page_position(core: Core, project: Any) -> Any:
+async def last_page_position(core: Core, project: Any, only: ImageFilter = ImageFilter()) -> Any:
     """The position whose older page is the last one: the id of the 21st-oldest image.
 
     Read through the core itself (the 21 oldest images are the first "newer" page from no
     position; the newest of them, whatever order the page lists them in), then checked: the
     page older than it holds exactly the 20 oldest images."""
-    oldest = await core.library.page(project, limit=PAGE + 1, start=Keyset(direction="newer"))
+    oldest = await core.library.page(project, only, limit=PAGE + 1, start=Keyset(direction="newer"))
     if len(oldest.items) != PAGE + 1:
         raise RuntimeError(f"expected {PAGE + 1} oldest images, got {len(oldest.items)}")
     position = max(image.id for image in oldest.items)
-    last = await core.library.page(project, limit=PAGE, start=Keyset(position, "older"))
+    last = await core.library.page(project, only, limit=PAGE, start=Keyset(position, "older"))
     if len(last.items) != PAGE or last.has_more:
         raise RuntimeError(
             f"the keyset page older than {position} is not the last page: "

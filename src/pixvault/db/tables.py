@@ -97,7 +97,15 @@ images = Table(
     ),
     Index("ix_images_flow", "project_id", "flow_id", "id"),
     Index("ix_images_deleted", "deleted_at"),
-    Index("ix_images_owner", "project_id", "owner_id", "id"),
+    # A user's live images, newest first (Slink's history), and their count.
+    Index(
+        "ix_images_owner",
+        "project_id",
+        "owner_id",
+        "id",
+        sqlite_where=text("deleted_at IS NULL"),
+        postgresql_where=text("deleted_at IS NULL"),
+    ),
     # A folder path names one live image (vault assets); NULL folders never collide.
     Index(
         "uq_images_folder_path",

@@ -98,6 +98,7 @@ def build_core(settings: Settings) -> Core:
             window_seconds=settings.login_window_seconds,
         ),
         registration=settings.registration,
+        lookup_cache_seconds=settings.lookup_cache_seconds,
     )
     return Core(
         settings=settings,

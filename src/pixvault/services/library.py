@@ -418,6 +418,12 @@ class LibraryService:
             total = await conn.scalar(rows.total(project.id, only))
         return Page([to_image(r) for r in found], total or 0, limit, offset)
 
+    async def count(self, project: Project, only: ImageFilter = ImageFilter()) -> int:
+        """How many images the filtered list holds."""
+        _check_filter(only)
+        async with self.db.read() as conn:
+            return await conn.scalar(rows.total(project.id, only)) or 0
+
     async def page(
         self,
         project: Project,

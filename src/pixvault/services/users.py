@@ -35,6 +35,7 @@ from pixvault.domain.users import (
     validate_username,
 )
 from pixvault.services.logins import LoginLimiter
+from pixvault.services.lookup import LookupCache
 
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified against when the user does not exist, so timing does not tell which users exist.
@@ -42,10 +43,23 @@ _DUMMY_HASH = HASHER.hash("pixvault-no-such-user")
 
 
 class UserService:
-    def __init__(self, db: Database, limiter: LoginLimiter, *, registration: bool):
+    def __init__(
+        self,
+        db: Database,
+        limiter: LoginLimiter,
+        *,
+        registration: bool,
+        lookup_cache_seconds: float = 0,
+    ):
         self.db = db
         self.limiter = limiter
         self.registration = registration
+        # Every signed-in request loads its user; a deletion elsewhere shows within the TTL.
+        self._hot: LookupCache[uuid.UUID, User] = LookupCache(lookup_cache_seconds, maxsize=4096)
+
+    async def find_for_request(self, user_id: uuid.UUID) -> User:
+        """`get`, memoised briefly: it runs on every signed-in request."""
+        return await self._hot.get(user_id, lambda: self.get(user_id))
 
     async def create(
         self,
@@ -145,6 +159,7 @@ class UserService:
         async with self.db.write() as conn:
             if not await rows.delete_user(conn, user_id):
                 raise UserNotFound(user_id)
+        self._hot.clear()
 
 
 def _verify(stored: str, password: str) -> bool:

@@ -41,7 +41,7 @@ async def _signed_in(request: Request) -> Caller:
     if scheme.lower() != "bearer" or not token.strip():
         raise TokenMissing()
     try:
-        user = await core.users.get(await core.tokens.verify(token.strip()))
+        user = await core.users.find_for_request(await core.tokens.verify(token.strip()))
     except UserNotFound:
         raise TokenInvalid() from None  # signed for a user deleted since
     project = await slink_project(request)

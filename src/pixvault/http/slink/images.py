@@ -261,7 +261,7 @@ async def _list(
             project, only, limit=limit, start=Keyset(uuid.UUID(position["id"]), direction)
         )
         items, more = keyset.items, keyset.has_more
-        total = (await core.library.list(project, only, limit=1)).total
+        total = await core.library.count(project, only)
         offset = None
     else:
         offset = (page - 1) * limit

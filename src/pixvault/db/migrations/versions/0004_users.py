@@ -78,7 +78,13 @@ def upgrade() -> None:
             op.f("fk_api_keys_user_id_users"), "users", ["user_id"], ["id"], ondelete="CASCADE"
         )
         batch_op.create_index("ix_api_keys_user", ["user_id"])
-    op.create_index("ix_images_owner", "images", ["project_id", "owner_id", "id"])
+    op.create_index(
+        "ix_images_owner",
+        "images",
+        ["project_id", "owner_id", "id"],
+        sqlite_where=sa.text("deleted_at IS NULL"),
+        postgresql_where=sa.text("deleted_at IS NULL"),
+    )
 
 
 def downgrade() -> None:
