@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     max_output_side: int = 8192
     max_output_area: int = 25_000_000
     max_source_pixels: int = 100_000_000
+    max_frames: int = Field(1000, ge=1)
     mutable_max_age: int = 60
     render_workers: int = 0
     render_queue: int = 64

@@ -2,6 +2,7 @@
 and leaves nothing behind."""
 
 import pytest
+import pyvips
 
 from tests.helpers import jpeg, nothing_stored, upload, uploaded
 
@@ -81,4 +82,46 @@ async def test_unstorable_file_names_are_refused(api, core, name):
         headers={"Content-Type": "multipart/form-data; boundary=b"},
     )
     assert refused(response)["code"] == "VALIDATION_ERROR"
+    assert await nothing_stored(core)
+
+
+@pytest.mark.parametrize(
+    ("url", "param"),
+    [
+        ("/api/v1/images?tag=home", "tag"),
+        ("/api/v1/flows?page=2", "page"),
+    ],
+)
+async def test_unknown_query_parameters_on_lists_are_named(api, url, param):
+    error = refused(await api.get(url))
+    assert param in error["message"]
+
+
+def animated_webp(side: int, frames: int) -> bytes:
+    """A real animation: `frames` different frames of side x side (identical ones would merge)."""
+    noise = pyvips.Image.gaussnoise(side, side * frames).cast("uchar")
+    strip = noise.bandjoin([noise, noise]).copy()
+    strip.set_type(pyvips.GValue.gint_type, "page-height", side)
+    strip.set_type(pyvips.GValue.array_int_type, "delay", [50] * frames)
+    return strip.webpsave_buffer(Q=50, effort=0)
+
+
+@pytest.mark.parametrize("settings_overrides", [{"max_source_pixels": 200 * 200 * 20}])
+async def test_an_animation_counts_every_frame_against_the_pixel_limit(api, core):
+    response = await upload(
+        api, animated_webp(200, 30), filename="a.webp", content_type="image/webp"
+    )
+    assert refused(response)["code"] == "IMAGE_TOO_LARGE"
+    assert await nothing_stored(core)
+    fits = await upload(api, animated_webp(200, 10), filename="b.webp", content_type="image/webp")
+    assert fits.status_code == 201, fits.text
+
+
+@pytest.mark.parametrize("settings_overrides", [{"max_frames": 25}])
+async def test_an_animation_over_the_frame_cap_is_refused(api, core):
+    response = await upload(
+        api, animated_webp(16, 40), filename="a.webp", content_type="image/webp"
+    )
+    error = refused(response)
+    assert error["code"] == "IMAGE_TOO_LARGE" and "40 frames" in error["message"]
     assert await nothing_stored(core)

@@ -58,6 +58,17 @@ class ImageTooLarge(InvalidInput):
         )
 
 
+class TooManyFrames(ImageTooLarge):
+    """An animation with more frames than a render may decode."""
+
+    def __init__(self, frames: int, limit: int):
+        InvalidInput.__init__(
+            self,
+            f"The animation has {frames} frames; at most {limit} are accepted",
+            param="file",
+        )
+
+
 class SourceTooLarge(InvalidInput):
     """A stored source has more pixels (all frames) than a render may decode."""
 

@@ -14,7 +14,13 @@ import filetype
 import pyvips
 from PIL import Image as PILImage
 
-from pixvault.domain.errors import ImageTooLarge, InvalidImage, InvalidInput, UnsupportedType
+from pixvault.domain.errors import (
+    ImageTooLarge,
+    InvalidImage,
+    InvalidInput,
+    TooManyFrames,
+    UnsupportedType,
+)
 
 _LOADERS = {
     "image/jpeg": "jpegload",
@@ -63,6 +69,7 @@ def probe(
     *,
     allowed: frozenset[str] | None,
     max_pixels: int,
+    max_frames: int = 1000,
     strict: bool = True,
     hint: str | None = None,
     filename: str | None = None,
@@ -78,7 +85,9 @@ def probe(
         return Probe(mime=other_type(head, hint, filename), width=None, height=None, pages=1)
     if not strict:
         try:
-            return probe(source, head, size, allowed=allowed, max_pixels=max_pixels)
+            return probe(
+                source, head, size, allowed=allowed, max_pixels=max_pixels, max_frames=max_frames
+            )
         except (InvalidImage, ImageTooLarge):
             return Probe(mime=mime or OCTET_STREAM, width=None, height=None, pages=1)
     if mime is None or (allowed is not None and mime not in allowed):
@@ -98,8 +107,11 @@ def probe(
         page_height = header.get("page-height") if header.get_typeof("page-height") else height
     except pyvips.Error:
         raise InvalidImage(mime) from None
-    if width * page_height > max_pixels:
-        raise ImageTooLarge(width, page_height, max_pixels)
+    # Every frame of an animation is decoded by a render: count them all, as imgproxy does.
+    if width * page_height * pages > max_pixels:
+        raise ImageTooLarge(width, page_height * pages, max_pixels)
+    if pages > max_frames:
+        raise TooManyFrames(pages, max_frames)
     _prove_decodable(loader, source, mime)
     return Probe(mime=mime, width=width, height=page_height, pages=pages)
 

@@ -70,6 +70,7 @@ def build_core(settings: Settings) -> Core:
         db,
         blobs,
         max_source_pixels=settings.max_source_pixels,
+        max_frames=settings.max_frames,
         spool_dir=str(settings.resolved_spool_dir()),
         lookup_cache_seconds=settings.lookup_cache_seconds,
     )

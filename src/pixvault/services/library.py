@@ -94,12 +94,14 @@ class LibraryService:
         blobs: BlobStore,
         *,
         max_source_pixels: int,
+        max_frames: int = 1000,
         spool_dir: str | None = None,
         lookup_cache_seconds: float = 0,
     ):
         self.db = db
         self.blobs = blobs
         self.max_source_pixels = max_source_pixels
+        self.max_frames = max_frames
         self.spool_dir = spool_dir
         # Public delivery looks images up on every hit; any write here clears the memo.
         self._hot: LookupCache[tuple[uuid.UUID, str], Image] = LookupCache(
@@ -149,6 +151,7 @@ class LibraryService:
                 staged.size,
                 allowed=policy.allowed_types,
                 max_pixels=self.max_source_pixels,
+                max_frames=self.max_frames,
                 strict=policy.strict_images,
                 hint=upload.content_type,
                 filename=upload.filename,

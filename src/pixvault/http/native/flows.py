@@ -10,6 +10,7 @@ from pixvault.domain.ids import parse_uuid
 from pixvault.domain.models import Flow
 from pixvault.http.common.auth import Reader, Writer, core_of
 from pixvault.http.common.errors import enveloped_route
+from pixvault.http.common.params import known_params
 from pixvault.http.native.errors import render_error
 from pixvault.http.native.responses import image_json, iso, ok, paged
 
@@ -29,7 +30,7 @@ def flow_json(flow: Flow) -> dict[str, Any]:
     }
 
 
-@router.get("/flows", summary="List flows")
+@router.get("/flows", summary="List flows", dependencies=[known_params("limit", "offset")])
 async def list_flows(
     request: Request, project: Reader, limit: int = 20, offset: int = 0
 ) -> JSONResponse:
@@ -43,7 +44,11 @@ async def get_flow(request: Request, project: Reader, flow_id: str) -> JSONRespo
     return ok(flow_json(flow))
 
 
-@router.get("/flows/{flow_id}/images", summary="List a flow's images")
+@router.get(
+    "/flows/{flow_id}/images",
+    summary="List a flow's images",
+    dependencies=[known_params("limit", "offset")],
+)
 async def flow_images(
     request: Request, project: Reader, flow_id: str, limit: int = 20, offset: int = 0
 ) -> JSONResponse:

@@ -15,6 +15,7 @@ from pixvault.domain.text import check_depth, parse_json_object, plain
 from pixvault.http.common.auth import Reader, Writer, core_of
 from pixvault.http.common.errors import enveloped_route
 from pixvault.http.common.multipart import read_form
+from pixvault.http.common.params import known_params
 from pixvault.http.native.errors import render_error
 from pixvault.http.native.responses import image_json, ok, paged
 from pixvault.services.library import UNSET, NewUpload, pending_flow
@@ -78,7 +79,11 @@ async def upload_image(request: Request, project: Writer) -> JSONResponse:
     return ok(image_json(request, project, image), 201)
 
 
-@router.get("/images", summary="List images")
+@router.get(
+    "/images",
+    summary="List images",
+    dependencies=[known_params("flowId", "source", "alias", "limit", "offset", "includeDeleted")],
+)
 async def list_images(
     request: Request,
     project: Reader,
