@@ -210,3 +210,12 @@ url_revocations = Table(
     _ts("expires_at", nullable=True),
     _ts("created_at"),
 )
+
+# Counters that move whenever something every process memoises changes (revoked keys), so
+# each process can tell its memo is stale with one primary-key read.
+change_epochs = Table(
+    "change_epochs",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pixvault.db.engine import Database
+from pixvault.db.queries import epochs
 from pixvault.db.queries import keys as rows
 from pixvault.db.rows import now, to_key, to_project, utc
 from pixvault.domain.errors import BootstrapClosed, InvalidInput, KeyNotFound, KeyRejected
@@ -40,9 +41,10 @@ class KeyService:
     def __init__(self, db: Database, projects: ProjectService, *, lookup_cache_seconds: float = 0):
         self.db = db
         self.projects = projects
-        # Every API request authenticates. Revoking here takes effect at once; a revocation
-        # made by another process, within the TTL. Principals carry project settings.
+        # Every API request authenticates. The memo is dropped whenever any process revokes
+        # a key (see `_drop_stale_memo`). Principals carry project settings.
         self._valid: LookupCache[str, _ValidKey] = LookupCache(lookup_cache_seconds, maxsize=4096)
+        self._epoch = -1
         projects.hot.clears(self._valid)
 
     async def issue(
@@ -120,6 +122,7 @@ class KeyService:
     async def revoke(self, key_id: uuid.UUID) -> ApiKey:
         async with self.db.write() as conn:
             revoked = await rows.revoke(conn, key_id, now())
+            await epochs.bump(conn, "keys")
         self._valid.clear()
         key = await self.get(key_id)
         if not revoked and key.revoked_at is None:
@@ -140,10 +143,20 @@ class KeyService:
         if not secret:
             return Guest()
         hashed = hash_key(secret)
+        await self._drop_stale_memo()
         valid = await self._valid.get(hashed, lambda: self._check(hashed))
         if valid.expires_at is not None and valid.expires_at <= now():
             raise KeyRejected(_EXPIRED)
         return valid.principal
+
+    async def _drop_stale_memo(self) -> None:
+        """A key revoked by any process (or the CLI) moves the epoch: one primary-key read
+        per request tells this process its memo is stale, so revocation is immediate."""
+        async with self.db.read() as conn:
+            epoch = await epochs.current(conn, "keys")
+        if epoch != self._epoch:
+            self._valid.clear()
+            self._epoch = epoch
 
     async def _check(self, hashed: str) -> _ValidKey:
         async with self.db.read() as conn:
