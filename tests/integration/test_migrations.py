@@ -1,6 +1,7 @@
 """Migrations upgrade data in place; a process refuses a schema it does not understand."""
 
 import hashlib
+from types import SimpleNamespace
 
 import pytest
 from alembic import command
@@ -13,7 +14,7 @@ from pixvault.db.migrate import SchemaMismatch, alembic_config
 from pixvault.db.rows import now
 from pixvault.db.tables import images
 from pixvault.domain.ids import new_id
-from pixvault.domain.models import Image, Project
+from pixvault.domain.models import Project
 from pixvault.domain.paging import ImageFilter
 from pixvault.services.blobkeys import original_key
 from pixvault.services.core import build_core, initialise
@@ -53,7 +54,9 @@ async def test_upgrade_from_the_first_schema_keeps_data(settings):
         await core.close()
 
 
-async def _upload_at_first_schema(core, project, data: bytes, alias: str | None = None) -> Image:
+async def _upload_at_first_schema(
+    core, project, data: bytes, alias: str | None = None
+) -> SimpleNamespace:
     """What an upload wrote under schema 0001: the blob, then one images row."""
     image_id = new_id()
     key = original_key(project.id, image_id)
@@ -76,7 +79,8 @@ async def _upload_at_first_schema(core, project, data: bytes, alias: str | None 
                 updated_at=moment,
             )
         )
-    return await core.library.get(project, image_id)
+    # The current Image row has columns the first schema lacks: hand back what tests use.
+    return SimpleNamespace(id=image_id, created_at=moment)
 
 
 async def test_refuses_a_database_newer_than_it_understands(settings):

@@ -74,6 +74,8 @@ def to_image(row: Row[Any]) -> Image:
         collection=m["collection"],
         channel=m["channel"],
         owner_id=m["owner_id"],
+        blurhash=m["blurhash"],
+        dominant_color=m["dominant_color"],
         created_at=utc(m["created_at"]),
         updated_at=utc(m["updated_at"]),
         deleted_at=utc(m["deleted_at"]),

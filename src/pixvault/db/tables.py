@@ -83,6 +83,9 @@ images = Table(
     Column("collection", String(128), nullable=True),
     Column("channel", String(128), nullable=True),
     Column("owner_id", Uuid, nullable=True),
+    # Shown while the image loads: a BlurHash and the average colour (#rrggbb).
+    Column("blurhash", String(64), nullable=True),
+    Column("dominant_color", String(7), nullable=True),
     _ts("created_at"),
     _ts("updated_at"),
     _ts("deleted_at", nullable=True),

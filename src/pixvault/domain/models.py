@@ -65,6 +65,8 @@ class Image:
     collection: str | None
     channel: str | None
     owner_id: uuid.UUID | None
+    blurhash: str | None
+    dominant_color: str | None
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None

@@ -2,7 +2,8 @@
 
 The type comes from magic bytes, never from the client's filename or Content-Type. The header
 gives the dimensions and the pixel count is checked before any pixel is decoded; then a cheap
-shrink-on-load decode proves the file is complete, so truncated and corrupt files are refused.
+shrink-on-load decode proves the file is complete, so truncated and corrupt files are refused,
+and gives the image's placeholder (BlurHash and average colour).
 Sources are bytes (small uploads) or a path (uploads spilled to disk), read sequentially.
 """
 
@@ -21,6 +22,7 @@ from pixvault.domain.errors import (
     TooManyFrames,
     UnsupportedType,
 )
+from pixvault.imaging.placeholder import Placeholder, placeholder_of
 
 _LOADERS = {
     "image/jpeg": "jpegload",
@@ -43,6 +45,7 @@ class Probe:
     pages: int
     # What to store instead of the upload: BMP (which libvips cannot decode) becomes PNG.
     converted: bytes | None = None
+    placeholder: Placeholder | None = None
 
 
 def sniff_mime(head: bytes) -> str | None:
@@ -112,8 +115,8 @@ def probe(
         raise ImageTooLarge(width, page_height * pages, max_pixels)
     if pages > max_frames:
         raise TooManyFrames(pages, max_frames)
-    _prove_decodable(loader, source, mime)
-    return Probe(mime=mime, width=width, height=page_height, pages=pages)
+    shown = _decode_small(loader, source, mime)
+    return Probe(mime=mime, width=width, height=page_height, pages=pages, placeholder=shown)
 
 
 def other_type(head: bytes, hint: str | None, filename: str | None) -> str:
@@ -140,7 +143,9 @@ def _bmp_as_png(source: bytes | str, max_pixels: int) -> Probe:
             bmp.convert("RGBA" if "A" in bmp.getbands() else "RGB").save(out, "PNG")
     except (OSError, ValueError, PILImage.DecompressionBombError):
         raise InvalidImage("image/bmp") from None
-    return Probe("image/png", width, height, 1, converted=out.getvalue())
+    png = out.getvalue()
+    shown = placeholder_of(pyvips.Image.pngload_buffer(png))
+    return Probe("image/png", width, height, 1, converted=png, placeholder=shown)
 
 
 def _bmp_size(source: bytes | str) -> Probe:
@@ -153,11 +158,11 @@ def _bmp_size(source: bytes | str) -> Probe:
     return Probe("image/bmp", width, height, 1)
 
 
-def _prove_decodable(loader, source: bytes | str, mime: str) -> None:  # type: ignore[no-untyped-def]
-    """Decode every byte at the smallest scale libvips allows: truncation shows up here."""
+def _decode_small(loader, source: bytes | str, mime: str) -> Placeholder:  # type: ignore[no-untyped-def]
+    """Decode every byte at the smallest scale libvips allows (truncation shows up here) into
+    the image's placeholder."""
     options = {"shrink": 8} if mime == "image/jpeg" else {}
     try:
-        image = loader(source, access="sequential", fail_on="error", **options)
-        image.min()
+        return placeholder_of(loader(source, access="sequential", fail_on="error", **options))
     except pyvips.Error:
         raise InvalidImage(mime) from None

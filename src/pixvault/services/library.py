@@ -185,6 +185,8 @@ class LibraryService:
             "description": upload.description,
             "is_public": upload.is_public,
             "owner_id": upload.owner_id,
+            "blurhash": None if found.placeholder is None else found.placeholder.blurhash,
+            "dominant_color": None if found.placeholder is None else found.placeholder.color,
             "filename": upload.filename or _generated_name(upload, image_id, found.mime),
             **_folder_columns(upload.folders),
             "created_at": created,

@@ -50,6 +50,8 @@ def image_json(request: Request, project: Project, image: Image) -> dict[str, An
         "fileHash": image.sha256,
         "generationId": None,
         "meta": image.meta,
+        "blurhash": image.blurhash,
+        "dominantColor": image.dominant_color,
         "createdAt": iso(image.created_at),
         "updatedAt": iso(image.updated_at),
         "deletedAt": iso(image.deleted_at),

@@ -52,6 +52,8 @@ def detail(image: Image, views: int) -> dict[str, Any]:
         "height": image.height,
         "supportsResize": image.width is not None,
         "url": f"/image/{file_name(image)}",
+        "blurhash": image.blurhash,
+        "dominantColor": image.dominant_color,
     }
     # Slink's client unwraps `data`; clients written from the seed read the flat object.
     return {"data": fields, **fields}
@@ -84,5 +86,7 @@ def item(image: Image, names: dict[uuid.UUID, tuple[str, str]], views: int) -> d
             "mimeType": image.mime_type,
             "width": image.width,
             "height": image.height,
+            "blurhash": image.blurhash,
+            "dominantColor": image.dominant_color,
         },
     }

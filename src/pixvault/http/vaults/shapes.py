@@ -42,4 +42,6 @@ def asset_json(request: Request, project: Project, image: Image) -> dict[str, An
         "url": url,
         "content_type": image.mime_type,
         "pages": None,
+        "blurhash": image.blurhash,
+        "dominant_color": image.dominant_color,
     }
