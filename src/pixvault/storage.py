@@ -6,6 +6,7 @@ learns the store is down rather than seeing a generic 500.
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
 from collections.abc import AsyncIterator
@@ -27,6 +28,7 @@ from pixvault.domain.errors import StorageUnavailable
 # event loop never stalls on them.
 _INLINE_WRITE_MAX = 1 << 20
 _PART_BYTES = 5 * 1024 * 1024  # S3's smallest multipart part
+_TEMPORARY = re.compile(r"#[0-9]+$")  # obstore's and `_write_file`'s temporary names
 
 
 class BlobMissing(LookupError):
@@ -150,6 +152,14 @@ class BlobStore:
             await self.delete(key)
         return len(keys)
 
+    async def sweep_temporaries(self, older_than: datetime) -> int:
+        """Remove the `NAME#DIGITS` files that writes interrupted by a crash leave in a local
+        directory (obstore's listing never shows them). Other stores have none: S3 writes
+        are atomic (abandoned multipart uploads are the bucket's lifecycle rules' job)."""
+        if self._local_root is None:
+            return 0
+        return await anyio.to_thread.run_sync(_sweep, self._local_root, older_than.timestamp())
+
     @property
     def can_presign(self) -> bool:
         return isinstance(self._store, S3Store)
@@ -194,6 +204,19 @@ def _place_file(source: str, path: str, consume: bool) -> None:
         except OSError:
             pass  # another filesystem: copy instead
     _copy_file(source, path)
+
+
+def _sweep(root: str, cutoff: float) -> int:
+    removed = 0
+    for directory, _, names in os.walk(root):
+        for name in names:
+            if _TEMPORARY.search(name):
+                path = os.path.join(directory, name)
+                with contextlib.suppress(FileNotFoundError):
+                    if os.stat(path).st_mtime < cutoff:
+                        os.unlink(path)
+                        removed += 1
+    return removed
 
 
 def _copy_file(source: str, path: str) -> None:

@@ -18,6 +18,7 @@ from pixvault.domain.errors import InvalidInput, NotFound
 from pixvault.domain.models import Project
 from pixvault.services.blobkeys import BlobKind, derivative_prefix, parse_key
 from pixvault.services.core import Core
+from pixvault.services.staging import sweep_spool
 from pixvault.storage import BlobInfo
 
 _CHUNK = 500
@@ -37,6 +38,7 @@ class GcReport:
     orphan_bytes: int = 0
     kept_recent: int = 0
     kept_unknown: int = 0
+    temporaries_removed: int = 0
     orphan_keys: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
@@ -71,11 +73,17 @@ async def collect(
     now: datetime | None = None,
 ) -> GcReport:
     """Purge images soft-deleted before `now - retention`, then remove unreferenced blobs
-    last modified before `now - grace`."""
+        last modified before `now - grace`; and sweep the temporary files of writes and uploads
+    that a crash interrupted, past the same grace period."""
     moment = now or utc_now()
     report = GcReport(dry_run=dry_run)
     await _purge_soft_deleted(core, moment - retention, report)
     await _remove_orphans(core, moment - grace, report)
+    if not dry_run:
+        report.temporaries_removed = await core.blobs.sweep_temporaries(moment - grace)
+        spool = core.library.spool_dir
+        if spool is not None:
+            report.temporaries_removed += sweep_spool(spool, (moment - grace).timestamp())
     return report
 
 

@@ -20,6 +20,20 @@ MEMORY_MAX = 1 << 20
 HEAD_BYTES = 512  # enough for filetype's signatures (it reads 261)
 
 
+SPOOL_PREFIX = "pixvault-upload-"
+
+
+def sweep_spool(directory: str, older_than: float) -> int:
+    """Remove spooled uploads a crashed process left behind (older than `older_than`)."""
+    removed = 0
+    for entry in os.scandir(directory):
+        if entry.name.startswith(SPOOL_PREFIX) and entry.stat().st_mtime < older_than:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed += 1
+    return removed
+
+
 class StagedFile:
     def __init__(self, limit: int, *, directory: str | None = None, memory_max: int = MEMORY_MAX):
         self.limit = limit
@@ -46,7 +60,7 @@ class StagedFile:
 
     def _spill(self) -> None:
         self._file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed by close()
-            dir=self._directory, prefix="pixvault-upload-", delete=False
+            dir=self._directory, prefix=SPOOL_PREFIX, delete=False
         )
         self._file.write(self._memory or b"")
         self._memory = None
