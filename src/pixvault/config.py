@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     render_workers: int = 0
     render_queue: int = 64
     auto_format_by_default: bool = False
+    avif_by_default: bool = True
+    avif_effort: int = Field(0, ge=0, le=9)
+    webp_effort: int = Field(4, ge=0, le=6)
     lookup_cache_seconds: float = Field(2.0, ge=0)
     derivative_memory_mb: int = Field(64, ge=0)
     delivery_mode: Literal["proxy", "redirect"] = "proxy"

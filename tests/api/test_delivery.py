@@ -346,6 +346,7 @@ async def test_full_render_queue_answers_429_with_retry_after(client, image):
     assert retry.status_code == 200
 
 
+@pytest.mark.parametrize("settings_overrides", [{"avif_by_default": False}])
 async def test_avif_is_negotiated_only_where_the_project_enables_it(client, image, core):
     accept = {"Accept": "image/avif,image/webp,*/*"}
     before = await client.get(cdn(image), params={"w": 40, "f": "auto"}, headers=accept)

@@ -39,7 +39,7 @@ class ProjectSettings(BaseModel):
     presets: dict[str, str] = Field(default_factory=dict)
     presets_only: StrictBool = Field(False, alias="presetsOnly")
     signing_keys: tuple[SigningKey, ...] = Field((), alias="signingKeys")
-    avif: StrictBool = False
+    avif: StrictBool | None = None  # None: the instance's AVIF_BY_DEFAULT
     auto_format: StrictBool | None = Field(None, alias="autoFormat")
     # Secrets of the vault surface's signed URLs: the first signs, all verify (rotation).
     vault_signing_keys: tuple[SigningKey, ...] = Field((), alias="vaultSigningKeys")
@@ -55,6 +55,9 @@ class ProjectSettings(BaseModel):
     @property
     def signature_required(self) -> bool:
         return bool(self.signing_keys)
+
+    def avif_or(self, default: bool) -> bool:
+        return default if self.avif is None else self.avif
 
     def auto_format_or(self, default: bool) -> bool:
         return default if self.auto_format is None else self.auto_format

@@ -51,6 +51,9 @@ from pixvault.domain.errors import OutputTooLarge, SourceTooLarge, UnsupportedTy
 from pixvault.domain.transform import FORMAT_MIME, Limits, Transform, ensure_output_format
 
 DEFAULT_QUALITY = 80
+# AVIF's quality scale runs lower: libvips' own default, 50, looks like JPEG at 80 and makes
+# files about 40% smaller than WebP at 80 (bench/RESULTS.md).
+FORMAT_QUALITY = {"avif": 50}
 ANIMATED_FORMATS = ("gif", "webp")
 _ANIMATED_LOADERS = ("gifload_buffer", "webpload_buffer")
 _ALPHA_FORMATS = ("png", "webp", "avif", "gif")
@@ -62,6 +65,16 @@ WHITE = (255, 255, 255)
 # do: 1-2% fewer bytes on every later hit, for about 3 ms more CPU once at 800x600.
 JPEG_OPTIONS = {"optimize_coding": True, "keep": "none"}
 WEBP_OPTIONS = {"effort": 4, "keep": "none"}
+
+
+@dataclass(frozen=True)
+class Encoders:
+    """Encoder effort per format (0 fastest). AVIF at effort 0 costs about what WebP at 4
+    does and still makes smaller files; higher AVIF efforts cost many times more CPU (see
+    bench/RESULTS.md), so the default is 0."""
+
+    webp_effort: int = WEBP_OPTIONS["effort"]  # type: ignore[assignment]
+    avif_effort: int = 0
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,7 @@ def render(
     output_format: str,
     focal: tuple[float, float] | None,
     limits: Limits = Limits(),
+    encoders: Encoders = Encoders(),
 ) -> Rendered:
     """Decode (shrinking on load), resize, crop/pad, convert to sRGB and encode without metadata."""
     fmt = ensure_output_format(output_format)
@@ -130,7 +144,7 @@ def render(
         image = _per_frame(image, lambda frame: _pad(frame, plan.pad, fmt, padding))
     if spec.has_effects:
         image = _effects(image, spec, fmt, background)
-    data = _encode(image, fmt, spec.quality or DEFAULT_QUALITY)
+    data = _encode(image, fmt, spec.quality or FORMAT_QUALITY.get(fmt, DEFAULT_QUALITY), encoders)
     return Rendered(data, FORMAT_MIME[fmt], image.width, _page_height(image))
 
 
@@ -460,13 +474,15 @@ def _per_frame(
     return joined
 
 
-def _encode(image: pyvips.Image, fmt: str, quality: int) -> bytes:
+def _encode(image: pyvips.Image, fmt: str, quality: int, encoders: Encoders) -> bytes:
     if fmt == "jpeg":
         return image.jpegsave_buffer(Q=quality, **JPEG_OPTIONS)
     if fmt == "png":
         return image.pngsave_buffer(compression=6, palette=False, keep="none")
     if fmt == "webp":
-        return image.webpsave_buffer(Q=quality, **WEBP_OPTIONS)
+        return image.webpsave_buffer(Q=quality, effort=encoders.webp_effort, keep="none")
     if fmt == "avif":
-        return image.heifsave_buffer(Q=quality, effort=2, compression="av1", keep="none")
+        return image.heifsave_buffer(
+            Q=quality, effort=encoders.avif_effort, compression="av1", keep="none"
+        )
     return image.gifsave_buffer(keep="none")

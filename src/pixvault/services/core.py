@@ -12,6 +12,7 @@ from pixvault.domain.models import IssuedKey, Project
 from pixvault.domain.transform import Limits
 from pixvault.domain.uploads import IMAGE_TYPES, SLINK_TYPES, UploadPolicy
 from pixvault.imaging.pool import RenderPool
+from pixvault.imaging.render import Encoders
 from pixvault.services.delivery import DeliveryService
 from pixvault.services.flows import FlowService
 from pixvault.services.health import readiness
@@ -86,6 +87,8 @@ def build_core(settings: Settings) -> Core:
         limits=limits,
         mutable_max_age=settings.mutable_max_age,
         auto_format_default=settings.auto_format_by_default,
+        avif_default=settings.avif_by_default,
+        encoders=Encoders(webp_effort=settings.webp_effort, avif_effort=settings.avif_effort),
         memory_bytes=settings.derivative_memory_mb * 1024 * 1024,
         redirect_expires=(
             settings.redirect_expires_seconds if settings.delivery_mode == "redirect" else None

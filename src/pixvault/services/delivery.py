@@ -55,7 +55,7 @@ from pixvault.domain.transform import (
     parse_transform,
 )
 from pixvault.imaging.pool import RenderPool
-from pixvault.imaging.render import Rendered, render
+from pixvault.imaging.render import Encoders, Rendered, render
 from pixvault.metrics import DERIVATIVE_CACHE, RENDER_SECONDS
 from pixvault.services.blobkeys import derivative_key
 from pixvault.services.library import LibraryService
@@ -166,6 +166,8 @@ class DeliveryService:
         limits: Limits,
         mutable_max_age: int,
         auto_format_default: bool,
+        avif_default: bool = True,
+        encoders: Encoders = Encoders(),
         memory_bytes: int = 0,
         redirect_expires: int | None = None,
     ):
@@ -184,6 +186,8 @@ class DeliveryService:
         self.limits = limits
         self.mutable_max_age = mutable_max_age
         self.auto_format_default = auto_format_default
+        self.avif_default = avif_default
+        self.encoders = encoders
         self.redirect_expires = redirect_expires
         self._inflight: dict[str, asyncio.Task[bytes]] = {}
         self.hits = 0
@@ -343,7 +347,7 @@ class DeliveryService:
             spec,
             accept,
             image.mime_type,
-            avif_enabled=policy.avif,
+            avif_enabled=policy.avif_or(self.avif_default),
             auto_by_default=policy.auto_format_or(self.auto_format_default),
         )
         concrete = spec.with_format(fmt) if spec.format is not None or varies else spec
@@ -448,7 +452,12 @@ class DeliveryService:
         def work() -> Rendered:
             with RENDER_SECONDS.labels(spec.format).time():
                 return render(
-                    source, spec, output_format=spec.format, focal=focal, limits=self.limits
+                    source,
+                    spec,
+                    output_format=spec.format,
+                    focal=focal,
+                    limits=self.limits,
+                    encoders=self.encoders,
                 )
 
         rendered = await self.pool.run(work, slow=spec.format == "avif")
