@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from starlette.exceptions import HTTPException
 
-from pixvault import __version__
+from pixvault import __version__, web
 from pixvault.config import Settings
 from pixvault.http import ops
 from pixvault.http.common.errors import Render, from_http_exception
@@ -92,6 +92,7 @@ def create_app(
     app.router.routes[0:0] = DELIVERY
     for router in ROUTERS:
         app.include_router(router)
+    web.mount(app)  # the web UI at /ui (static files at /ui/static) and `/` redirecting there
     app.add_exception_handler(HTTPException, _unmatched)
     app.add_middleware(RequestContext)
     return app

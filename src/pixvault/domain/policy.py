@@ -22,6 +22,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from pixvault.domain.errors import InvalidInput
@@ -38,6 +39,8 @@ class ProjectSettings(BaseModel):
 
     presets: dict[str, str] = Field(default_factory=dict)
     presets_only: StrictBool = Field(False, alias="presetsOnly")
+    # Presets rendered in the background right after each upload, so a first visit is a hit.
+    eager_presets: tuple[str, ...] = Field((), alias="eagerPresets")
     signing_keys: tuple[SigningKey, ...] = Field((), alias="signingKeys")
     avif: StrictBool | None = None  # None: the instance's AVIF_BY_DEFAULT
     auto_format: StrictBool | None = Field(None, alias="autoFormat")
@@ -51,6 +54,13 @@ class ProjectSettings(BaseModel):
             if not _PRESET_NAME.fullmatch(name):
                 raise ValueError(f"preset {name!r} must map a simple name to a query string")
         return presets
+
+    @model_validator(mode="after")
+    def _eager_presets_exist(self) -> ProjectSettings:
+        unknown = [name for name in self.eager_presets if name not in self.presets]
+        if unknown:
+            raise ValueError(f"eagerPresets names unknown presets: {', '.join(unknown)}")
+        return self
 
     @property
     def signature_required(self) -> bool:

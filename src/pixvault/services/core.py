@@ -104,6 +104,7 @@ def build_core(settings: Settings) -> Core:
         registration=settings.registration,
         lookup_cache_seconds=settings.lookup_cache_seconds,
     )
+    library.uploaded.append(delivery.warm)
     return Core(
         settings=settings,
         db=db,

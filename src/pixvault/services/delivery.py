@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -64,6 +65,7 @@ from pixvault.services.revocations import RevocationService
 from pixvault.services.views import ViewCounter
 from pixvault.storage import BlobMissing, BlobStore
 
+log = logging.getLogger(__name__)
 IMMUTABLE = "public, max-age=31536000, immutable"
 ACTIVE_TYPES = frozenset(
     {
@@ -190,6 +192,7 @@ class DeliveryService:
         self.encoders = encoders
         self.redirect_expires = redirect_expires
         self._inflight: dict[str, asyncio.Task[bytes]] = {}
+        self._warming: set[asyncio.Task[None]] = set()
         self.hits = 0
         self.misses = 0
         self.renders = 0
@@ -267,6 +270,23 @@ class DeliveryService:
             raise BadUrlToken("The URL's token does not match its path and parameters")
         if int(expires) <= time.time():
             raise BadUrlToken("This signed URL has expired")
+
+    def warm(self, project: Project, image: Image) -> None:
+        """Render the project's eager presets of a new image in the background."""
+        for name in project.settings.eager_presets:
+            query = parse_qsl(project.settings.presets[name], keep_blank_values=True)
+            task = asyncio.get_running_loop().create_task(self._warm_one(project, image, query))
+            self._warming.add(task)
+            task.add_done_callback(self._warming.discard)
+
+    async def _warm_one(self, project: Project, image: Image, query: list[tuple[str, str]]) -> None:
+        try:
+            spec = parse_transform(query, self.limits, ignore=frozenset())
+            found = self._representation(project, image, spec, None, mutable=False)
+            if found.derived is not None:
+                await found.derived.store()
+        except PixvaultError as exc:
+            log.info("eager preset of %s not rendered: %s", image.id, exc.message)
 
     def transform_for(
         self, project: Project, path: str, params: list[tuple[str, str]], *, signed: bool = False

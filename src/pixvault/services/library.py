@@ -103,6 +103,8 @@ class LibraryService:
         self.max_source_pixels = max_source_pixels
         self.max_frames = max_frames
         self.spool_dir = spool_dir
+        # Called with (project, image) after each upload commits (eager presets).
+        self.uploaded: list[Callable[[Project, Image], None]] = []
         # Public delivery looks images up on every hit; any write here clears the memo.
         self._hot: LookupCache[tuple[uuid.UUID, str], Image] = LookupCache(
             lookup_cache_seconds, maxsize=20_000
@@ -200,7 +202,10 @@ class LibraryService:
             raise
         UPLOAD_BYTES.inc(size)
         self._hot.clear()
-        return await self.get(project, image_id)
+        image = await self.get(project, image_id)
+        for listener in self.uploaded:
+            listener(project, image)
+        return image
 
     async def upload_bytes(
         self, project: Project, data: bytes, upload: NewUpload, policy: UploadPolicy
