@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(300, ge=1)
     # `memory://` (per process) or `redis://HOST:PORT` shared by every process.
     rate_limit_storage: str = "memory://"
+    # Cold renders (new derivatives) one client address may cause per minute; 0 is no limit.
+    cold_renders_per_minute: int = Field(120, ge=0)
+    # The header a trusted proxy puts the visitor's address in (e.g. x-forwarded-for,
+    # cf-connecting-ip); unset: the connection's own address.
+    client_ip_header: str | None = None
 
     # The Slink surface: every Slink route acts on this project.
     slink_project: str = "default/default"

@@ -21,7 +21,7 @@ async def test_wrong_method_is_a_405_naming_the_allowed_methods(client):
     assert "GET" in response.headers["allow"]
 
 
-async def test_the_root_path_answers_in_the_envelope_too(client):
-    response = await client.delete("/")
+async def test_paths_outside_the_api_answer_in_the_envelope_too(client):
+    response = await client.delete("/no/such/page")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "NOT_FOUND"

@@ -306,5 +306,16 @@ class RenderQueueFull(PixvaultError):
         self.retry_after = retry_after
 
 
+class RenderRateLimited(PixvaultError):
+    """One client asked for more new derivatives than its allowance per minute."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(
+            "Too many new image variants requested from your address; retry in "
+            f"{retry_after} seconds (variants already made are not limited)"
+        )
+        self.retry_after = retry_after
+
+
 class StorageUnavailable(PixvaultError):
     """The blob store failed for a reason other than a missing object."""

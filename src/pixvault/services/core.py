@@ -18,8 +18,8 @@ from pixvault.services.flows import FlowService
 from pixvault.services.health import readiness
 from pixvault.services.keys import KeyService
 from pixvault.services.library import LibraryService
-from pixvault.services.logins import LoginLimiter
 from pixvault.services.projects import ProjectService, split_path
+from pixvault.services.ratelimit import WindowLimiter
 from pixvault.services.revocations import RevocationService
 from pixvault.services.tokens import TokenService
 from pixvault.services.urls import PublicUrls
@@ -90,15 +90,26 @@ def build_core(settings: Settings) -> Core:
         avif_default=settings.avif_by_default,
         encoders=Encoders(webp_effort=settings.webp_effort, avif_effort=settings.avif_effort),
         memory_bytes=settings.derivative_memory_mb * 1024 * 1024,
+        cold_renders=(
+            None
+            if settings.cold_renders_per_minute == 0
+            else WindowLimiter(
+                settings.rate_limit_storage,
+                "render",
+                allowed=settings.cold_renders_per_minute,
+                window_seconds=60,
+            )
+        ),
         redirect_expires=(
             settings.redirect_expires_seconds if settings.delivery_mode == "redirect" else None
         ),
     )
     users = UserService(
         db,
-        LoginLimiter(
+        WindowLimiter(
             settings.rate_limit_storage,
-            attempts=settings.login_attempts,
+            "login",
+            allowed=settings.login_attempts,
             window_seconds=settings.login_window_seconds,
         ),
         registration=settings.registration,

@@ -38,6 +38,7 @@ from pixvault.domain.errors import (
     PresetsOnly,
     ProjectNotFound,
     RangeNotSatisfiable,
+    RenderRateLimited,
     RevokedUrl,
     VaultNotFound,
 )
@@ -61,6 +62,7 @@ from pixvault.metrics import DERIVATIVE_CACHE, RENDER_SECONDS
 from pixvault.services.blobkeys import derivative_key
 from pixvault.services.library import LibraryService
 from pixvault.services.projects import ProjectService
+from pixvault.services.ratelimit import WindowLimiter
 from pixvault.services.revocations import RevocationService
 from pixvault.services.views import ViewCounter
 from pixvault.storage import BlobMissing, BlobStore
@@ -106,6 +108,7 @@ class ViewerRequest:
     range: str | None = None
     if_range: str | None = None
     head: bool = False
+    client: str | None = None  # the visitor's address, for the cold-render allowance
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,7 @@ class _Derived:
     image: Image
     target: Transform
     focal: tuple[float, float] | None
+    client: str | None = None
 
     async def read(self) -> bytes:
         return await self.service._derivative(self)
@@ -172,6 +176,7 @@ class DeliveryService:
         encoders: Encoders = Encoders(),
         memory_bytes: int = 0,
         redirect_expires: int | None = None,
+        cold_renders: WindowLimiter | None = None,
     ):
         self.blobs = blobs
         self.projects = projects
@@ -191,6 +196,7 @@ class DeliveryService:
         self.avif_default = avif_default
         self.encoders = encoders
         self.redirect_expires = redirect_expires
+        self.cold_renders = cold_renders
         self._inflight: dict[str, asyncio.Task[bytes]] = {}
         self._warming: set[asyncio.Task[None]] = set()
         self.hits = 0
@@ -327,7 +333,9 @@ class DeliveryService:
         mutable: bool,
         private: bool = False,
     ) -> Answer:
-        found = self._representation(project, image, spec, viewer.accept, mutable=mutable)
+        found = self._representation(
+            project, image, spec, viewer.accept, mutable=mutable, client=viewer.client
+        )
         headers = _headers(found)
         if private:
             headers["Cache-Control"] = "private, no-store"
@@ -358,7 +366,14 @@ class DeliveryService:
         return Answer(206, headers, found.mime, _Stored(self.blobs, image, span))
 
     def _representation(
-        self, project: Project, image: Image, spec: Transform, accept: str | None, *, mutable: bool
+        self,
+        project: Project,
+        image: Image,
+        spec: Transform,
+        accept: str | None,
+        *,
+        mutable: bool,
+        client: str | None = None,
     ) -> _Representation:
         """`mutable` says the URL may name other bytes later (an alias), so it must not be
         cached as immutable."""
@@ -398,7 +413,7 @@ class DeliveryService:
             cache_control=IMMUTABLE if immutable else self._short(),
             vary_accept=varies,
             key=key,
-            derived=_Derived(self, key, image, target, focal_xy),
+            derived=_Derived(self, key, image, target, focal_xy, client),
         )
 
     def _short(self) -> str:
@@ -435,6 +450,7 @@ class DeliveryService:
                 data = await self.blobs.get(key)
                 hit = True
             except BlobMissing:
+                await self._allow_render(wanted)
                 data = await self._once(key, lambda: self._render_and_store(wanted))
             self._remember(key, data)
         if hit:
@@ -444,8 +460,19 @@ class DeliveryService:
         (_CACHE_HIT if hit else _CACHE_MISS).inc()
         return data
 
+    async def _allow_render(self, wanted: _Derived) -> None:
+        """Count a new rendering against its client's allowance (joining one in flight, or
+        an eager preset, is free)."""
+        if self.cold_renders is None or wanted.client is None or wanted.key in self._inflight:
+            return
+        wait = await self.cold_renders.retry_after(wanted.client)
+        if wait is not None:
+            raise RenderRateLimited(wait)
+        await self.cold_renders.hit(wanted.client)
+
     async def _ensure_stored(self, wanted: _Derived) -> None:
         if not await self.blobs.exists(wanted.key):
+            await self._allow_render(wanted)
             self.misses += 1
             _CACHE_MISS.inc()
             await self._once(wanted.key, lambda: self._render_and_store(wanted))

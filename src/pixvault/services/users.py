@@ -23,6 +23,7 @@ from pixvault.domain.errors import (
     InvalidCredentials,
     InvalidInput,
     RegistrationClosed,
+    TooManyAttempts,
     UsernameTaken,
     UserNotFound,
 )
@@ -34,8 +35,8 @@ from pixvault.domain.users import (
     validate_password,
     validate_username,
 )
-from pixvault.services.logins import LoginLimiter
 from pixvault.services.lookup import LookupCache
+from pixvault.services.ratelimit import WindowLimiter
 
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified against when the user does not exist, so timing does not tell which users exist.
@@ -46,7 +47,7 @@ class UserService:
     def __init__(
         self,
         db: Database,
-        limiter: LoginLimiter,
+        limiter: WindowLimiter,
         *,
         registration: bool,
         lookup_cache_seconds: float = 0,
@@ -114,12 +115,14 @@ class UserService:
         """The user whose username or email and password these are. Failures count against
         the account and the client address; past the limit every attempt is refused."""
         keys = (f"account:{login.lower()}", f"client:{client}")
-        await self.limiter.check(*keys)
+        wait = await self.limiter.retry_after(*keys)
+        if wait is not None:
+            raise TooManyAttempts(wait)
         async with self.db.read() as conn:
             row = await rows.by_login(conn, login)
         stored = _DUMMY_HASH if row is None else row.password_hash
         if not await anyio.to_thread.run_sync(_verify, stored, password) or row is None:
-            await self.limiter.failed(*keys)
+            await self.limiter.hit(*keys)
             raise InvalidCredentials()
         return await self.get(row.id)
 

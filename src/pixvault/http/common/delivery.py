@@ -6,6 +6,16 @@ from pixvault.http.common.errors import Render
 from pixvault.services.delivery import Answer, ViewerRequest
 
 
+def client_address(request: Request) -> str | None:
+    """The visitor's address: from the trusted proxy's header when one is configured."""
+    configured = request.app.state.core.settings.client_ip_header
+    if configured:
+        forwarded = request.headers.get(configured)
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.client.host if request.client else None
+
+
 def viewer_of(request: Request) -> ViewerRequest:
     # The signed path is the decoded request path, as Starlette's `request.url.path` gives it
     # (building that URL object costs ~10 µs per hit).
@@ -18,6 +28,7 @@ def viewer_of(request: Request) -> ViewerRequest:
         if_range=headers.get("if-range"),
         raw_path=request.scope.get("raw_path", b"").decode("latin-1") or None,
         head=request.method == "HEAD",
+        client=client_address(request),
     )
 
 

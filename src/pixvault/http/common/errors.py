@@ -21,6 +21,7 @@ from pixvault.domain.errors import (
     PixvaultError,
     RangeNotSatisfiable,
     RenderQueueFull,
+    RenderRateLimited,
     RouteNotFound,
     TooManyAttempts,
 )
@@ -54,7 +55,7 @@ class ErrorTable:
 
 
 def error_headers(exc: PixvaultError) -> dict[str, str]:
-    if isinstance(exc, RenderQueueFull | TooManyAttempts):
+    if isinstance(exc, RenderQueueFull | TooManyAttempts | RenderRateLimited):
         return {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, RangeNotSatisfiable):
         return {"Content-Range": f"bytes */{exc.size}"}

@@ -33,6 +33,7 @@ TABLE = ErrorTable(
         e.Conflict: (409, "CONFLICT"),
         e.RangeNotSatisfiable: (416, "RANGE_NOT_SATISFIABLE"),
         e.RenderQueueFull: (429, "RENDER_QUEUE_FULL"),
+        e.RenderRateLimited: (429, "RATE_LIMITED"),
         e.StorageUnavailable: (503, "STORAGE_UNAVAILABLE"),
         e.PixvaultError: (400, "VALIDATION_ERROR"),
     },

@@ -35,6 +35,7 @@ _COMMON: dict[type[e.PixvaultError], tuple[int, str]] = {
     e.RangeNotSatisfiable: (416, "plain"),
     e.TooManyAttempts: (429, "plain"),
     e.RenderQueueFull: (429, "plain"),
+    e.RenderRateLimited: (429, "plain"),
     e.StorageUnavailable: (503, "plain"),
     e.PixvaultError: (400, "plain"),
 }
