@@ -5,6 +5,7 @@ learns the store is down rather than seeing a generic 500.
 """
 
 import contextlib
+import logging
 import os
 import re
 import secrets
@@ -26,6 +27,9 @@ from pixvault.domain.errors import StorageUnavailable
 # Local writes up to this size run inline: a derivative lands in the page cache in ~50 µs,
 # less than handing it to another thread. Bigger objects (originals) go to a thread so the
 # event loop never stalls on them.
+log = logging.getLogger(__name__)
+_IMMUTABLE = "public, max-age=31536000, immutable"
+_PROBE_PREFIX = ".pixvault-ready/"
 _INLINE_WRITE_MAX = 1 << 20
 _PART_BYTES = 5 * 1024 * 1024  # S3's smallest multipart part
 _TEMPORARY = re.compile(r"#[0-9]+$")  # obstore's and `_write_file`'s temporary names
@@ -71,10 +75,15 @@ class BlobStore:
         self._local_root = f"{store.prefix}/" if isinstance(store, LocalStore) else None
         self._inline_reads = isinstance(store, MemoryStore)
 
-    async def put(self, key: str, data: bytes) -> None:
+    async def put(self, key: str, data: bytes, *, content_type: str | None = None) -> None:
+        """Write an object. Every key names immutable content (an original by id, a derivative
+        by its digest), so object stores also get a long `Cache-Control` and the type, for
+        anything that reads the bucket directly (presigned redirects, a CDN on the bucket)."""
         try:
             if self._local_root is None:
-                await obstore.put_async(self._store, key, data)
+                await obstore.put_async(
+                    self._store, key, data, attributes=_attributes(content_type)
+                )
             elif len(data) <= _INLINE_WRITE_MAX:
                 _write_file(self._local_root + key, data)
             else:
@@ -82,7 +91,9 @@ class BlobStore:
         except Exception as exc:
             raise _unavailable("write", key, exc) from exc
 
-    async def put_file(self, key: str, path: str, *, consume: bool = False) -> None:
+    async def put_file(
+        self, key: str, path: str, *, consume: bool = False, content_type: str | None = None
+    ) -> None:
         """Store a file's bytes without loading them: on a local directory renamed into place
         when `consume` allows it and the file is on the same filesystem, else copied in a
         thread; on S3 a multipart upload of 5 MB parts, two in flight."""
@@ -91,7 +102,12 @@ class BlobStore:
                 await anyio.to_thread.run_sync(_place_file, path, self._local_root + key, consume)
             else:
                 await obstore.put_async(
-                    self._store, key, Path(path), chunk_size=_PART_BYTES, max_concurrency=2
+                    self._store,
+                    key,
+                    Path(path),
+                    chunk_size=_PART_BYTES,
+                    max_concurrency=2,
+                    attributes=_attributes(content_type),
                 )
         except Exception as exc:
             raise _unavailable("write", key, exc) from exc
@@ -118,6 +134,21 @@ class BlobStore:
             raise BlobMissing(key) from None
         except Exception as exc:
             raise _unavailable("read", key, exc) from exc
+
+    async def check_writable(self) -> None:
+        """Prove the store can be written, read and deleted (a missing bucket answers reads
+        of absent keys as "not found", so a read alone proves nothing)."""
+        key = f"{_PROBE_PREFIX}{secrets.token_hex(8)}"
+        await self.put(key, b"ready")
+        try:
+            if await self.get(key) != b"ready":
+                raise StorageUnavailable(f"The blob store returned other bytes for {key!r}")
+        except BlobMissing:
+            raise StorageUnavailable(
+                f"The blob store lost {key!r} right after writing it"
+            ) from None
+        finally:
+            await self.delete(key)
 
     async def exists(self, key: str) -> bool:
         try:
@@ -241,8 +272,26 @@ def _create(path: str) -> BinaryIO:
         return open(path, "xb")
 
 
+def _attributes(content_type: str | None) -> dict[str, str]:
+    attributes = {"Cache-Control": _IMMUTABLE}
+    if content_type:
+        attributes["Content-Type"] = content_type
+    return attributes
+
+
 def _unavailable(action: str, key: str, exc: Exception) -> StorageUnavailable:
+    cause = _cause(exc)
+    log.warning("blob store failed to %s %r: %s: %s", action, key, type(exc).__name__, cause)
     return StorageUnavailable(
-        f"The blob store failed to {action} {key!r} ({type(exc).__name__}); "
+        f"The blob store failed to {action} {key!r} ({type(exc).__name__}: {cause}); "
         "retry later, and check the storage configuration if it persists"
     )
+
+
+def _cause(exc: Exception) -> str:
+    """The store's own words (e.g. S3's `NoSuchBucket`), on one short line."""
+    text = " ".join(str(exc).split())
+    for code in ("NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+        if code in text:
+            return code
+    return text[:300]

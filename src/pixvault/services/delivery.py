@@ -508,7 +508,7 @@ class DeliveryService:
                 )
 
         rendered = await self.pool.run(work, slow=spec.format == "avif")
-        await self.blobs.put(wanted.key, rendered.data)
+        await self.blobs.put(wanted.key, rendered.data, content_type=rendered.mime)
         return rendered.data
 
 

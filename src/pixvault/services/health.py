@@ -1,4 +1,4 @@
-"""Readiness: can this process reach its database and its blob store?"""
+"""Readiness: can this process reach its database, and write and read its blob store?"""
 
 from pixvault.db.engine import Database
 from pixvault.domain.errors import PixvaultError
@@ -13,7 +13,7 @@ async def readiness(db: Database, blobs: BlobStore) -> dict[str, str]:
     except Exception as exc:
         checks["database"] = f"unreachable: {type(exc).__name__}"
     try:
-        await blobs.exists(".ready-probe")
+        await blobs.check_writable()
     except PixvaultError as exc:
         checks["storage"] = f"unreachable: {exc.message}"
     return checks

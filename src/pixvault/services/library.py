@@ -166,9 +166,9 @@ class LibraryService:
             source = found.converted
             size, sha256 = len(source), hashlib.sha256(source).hexdigest()
         if isinstance(source, bytes):
-            await self.blobs.put(key, source)
+            await self.blobs.put(key, source, content_type=found.mime)
         else:
-            await self.blobs.put_file(key, source, consume=True)
+            await self.blobs.put_file(key, source, consume=True, content_type=found.mime)
         created = now()
         row = {
             "id": image_id,
