@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 import uvicorn
@@ -23,6 +23,7 @@ from pixvault.observability import log_config
 from pixvault.services.core import Core, build_core, ensure_schema_current, initialise
 from pixvault.services.gc import GcReport, collect, parse_duration
 from pixvault.services.projects import split_path
+from pixvault.startup import explain
 
 app = typer.Typer(help="pixvault: self-hosted image hosting, management and delivery.")
 projects_app = typer.Typer(help="Manage projects.")
@@ -32,12 +33,15 @@ app.add_typer(projects_app, name="projects")
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 console = Console()
+errors = Console(stderr=True)
 T = TypeVar("T")
 
 
 def _run(work: Callable[[Core], Awaitable[T]], *, init: bool = True) -> T:
+    settings = _settings()
+
     async def main() -> T:
-        core = build_core(Settings())
+        core = build_core(settings)
         try:
             if init:
                 await initialise(core)
@@ -47,9 +51,24 @@ def _run(work: Callable[[Core], Awaitable[T]], *, init: bool = True) -> T:
 
     try:
         return asyncio.run(main())
-    except PixvaultError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(1) from None
+    except Exception as exc:
+        _fail(exc, settings.database_url)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as exc:
+        _fail(exc, None)
+
+
+def _fail(exc: Exception, database_url: str | None) -> NoReturn:
+    """One or two lines on stderr and exit 1 for what an operator can fix; a bug shows."""
+    message = explain(exc, database_url)
+    if message is None:
+        raise exc
+    errors.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1) from None
 
 
 def _emit(data: dict[str, Any], as_json: bool, text: str) -> None:
@@ -75,6 +94,43 @@ def _announce(result: Any) -> None:
 
 
 @app.command()
+def check() -> None:
+    """Validate the configuration and reach every dependency; print what was found."""
+    settings = _settings()
+
+    async def probe(core: Core) -> list[tuple[str, str | None]]:
+        found: list[tuple[str, str | None]] = []
+        for name, step in (
+            ("database", core.db.ping),
+            ("schema", lambda: migrations.check(core.db)),
+            ("storage", core.blobs.check_writable),
+        ):
+            try:
+                await step()
+                found.append((name, None))
+            except Exception as exc:
+                message = explain(exc, settings.database_url)
+                if message is None:
+                    raise
+                found.append((name, message))
+        return found
+
+    results = _run(probe, init=False)
+    where = {
+        "database": settings.database_url or settings.resolved_database_url(),
+        "schema": "current" if settings.database_schema is None else settings.database_schema,
+        "storage": settings.resolved_storage_url(),
+    }
+    for name, problem in results:
+        if problem is None:
+            console.print(f"[green]ok[/green]    {name}: {where[name]}", soft_wrap=True)
+        else:
+            errors.print(f"[red]fail[/red]  {name}: {problem}", highlight=False, soft_wrap=True)
+    if any(problem for _, problem in results):
+        raise typer.Exit(1)
+
+
+@app.command()
 def migrate() -> None:
     """Upgrade the database schema in place to this version."""
 
@@ -93,7 +149,7 @@ def serve(
 ) -> None:
     """Initialise if needed, then serve HTTP."""
     limit_arenas()
-    settings = Settings()
+    settings = _settings()
     _announce(_run(lambda core: initialise(core), init=False))
     metrics_dir = None
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -127,7 +183,7 @@ def gc(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Purge expired soft deletes and remove blobs that no image references."""
-    settings = Settings()
+    settings = _settings()
     grace_period = _duration(grace, "--grace", settings.gc_grace_seconds)
     keep_deleted = _duration(retention, "--retention", settings.soft_delete_retention_days * 86400)
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -84,6 +84,16 @@ class Settings(BaseSettings):
     # Garbage collection (`pixvault gc`)
     gc_grace_seconds: int = Field(3600, ge=0)
     soft_delete_retention_days: float = Field(30, ge=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("sqlite://", "postgresql://", "postgres://")):
+            scheme = url.partition("://")[0] or url
+            raise ValueError(
+                f"unsupported database {scheme!r}: use sqlite:///PATH or postgresql://USER@HOST/DB"
+            )
+        return url
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL, with the async driver for the chosen engine."""

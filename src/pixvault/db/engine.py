@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 class Database:
     def __init__(self, url: str, *, schema: str | None = None, pool_size: int = 10):
         self.url = url
+        self.schema = schema
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         if self.is_sqlite:
             _ensure_sqlite_dir(url)

@@ -7,6 +7,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from pixvault.db.engine import Database
@@ -55,6 +56,9 @@ async def upgrade(db: Database) -> None:
     async with db.engine.connect() as conn:
         if not db.is_sqlite:
             async with conn.begin():
+                if db.schema:  # a configured schema is created on first use
+                    quoted = conn.dialect.identifier_preparer.quote(db.schema)
+                    await conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {quoted}"))
                 await conn.run_sync(_upgrade)
             return
         # A batch migration rebuilds a table by copy-and-drop; with foreign keys on, dropping
