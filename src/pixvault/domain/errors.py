@@ -29,6 +29,14 @@ class InvalidInput(PixvaultError):
     """A parameter or field has a value the core refuses."""
 
 
+class Violations(InvalidInput):
+    """Several fields are wrong at once: every (field, message) is reported."""
+
+    def __init__(self, problems: list[InvalidInput]):
+        super().__init__("; ".join(p.message for p in problems), param=problems[0].param)
+        self.problems = problems
+
+
 class InvalidAlias(InvalidInput):
     """An alias that breaks the alias grammar or names a technical alias."""
 
@@ -95,7 +103,9 @@ class FileTooLarge(PixvaultError):
     def __init__(self, limit: int):
         unit = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit} bytes"
         super().__init__(
-            f"The file exceeds the {unit} upload limit; upload a smaller file", param="file"
+            f"The file is too large (over {unit}). Allowed maximum size is {unit}; "
+            "upload a smaller file",
+            param="file",
         )
         self.limit = limit
 

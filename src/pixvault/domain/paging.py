@@ -83,6 +83,7 @@ ORDERABLE = (
     "size",
     "width",
     "height",
+    "id",
 )
 
 

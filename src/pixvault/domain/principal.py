@@ -85,14 +85,14 @@ def acting_user(who: Principal) -> uuid.UUID | None:
 
 
 def may_change(who: Principal, image: Image) -> bool:
-    """Project keys change any image of their project; users change their own images, and
-    admins anyone's; nobody changes another project's images."""
+    """Project keys change any image of their project; users (admins too: Slink's rule) and
+    their own keys change their own images only; nobody changes another project's images."""
     if who.project is None or image.project_id != who.project.id:
         return False
     if isinstance(who, Guest):
         return False
     if isinstance(who, UserPrincipal):
-        return who.is_admin or image.owner_id == who.user_id
+        return image.owner_id == who.user_id
     if who.kind != "secret":
         return False
     return who.owner_id is None or image.owner_id == who.owner_id

@@ -301,7 +301,23 @@ def parse_transform(
     *,
     ignore: frozenset[str] = frozenset({"s", "preset"}),
 ) -> Transform:
-    """Parse and validate query parameters; raises InvalidInput naming the offending parameter."""
+    """Parse and validate query parameters; raises InvalidInput naming the offending parameter
+    as the client spelled it (`width`, not `w`)."""
+    pairs = list(params)
+    try:
+        return _parse(pairs, limits, ignore)
+    except InvalidInput as exc:
+        sent = {_ALIASES.get(name, name): name for name, _ in pairs}
+        spelled = sent.get(exc.param or "", exc.param)
+        if spelled is None or spelled == exc.param:
+            raise
+        message = exc.message
+        if message.startswith(f"{exc.param} "):
+            message = spelled + message[len(exc.param or "") :]
+        raise InvalidInput(message, param=spelled) from None
+
+
+def _parse(params: list[tuple[str, str]], limits: Limits, ignore: frozenset[str]) -> Transform:
     raw = _collect(params, ignore)
     if "page" in raw:
         raise InvalidInput("page: PDF pages are not supported yet", param="page")

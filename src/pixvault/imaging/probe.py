@@ -94,7 +94,7 @@ def probe(
         except (InvalidImage, ImageTooLarge):
             return Probe(mime=mime or OCTET_STREAM, width=None, height=None, pages=1)
     if mime is None or (allowed is not None and mime not in allowed):
-        found = mime or "not a recognised image"
+        found = mime or other_type(head, None, filename)
         raise UnsupportedType(
             f"Unsupported file type ({found}); upload one of: {', '.join(sorted(allowed or ()))}",
             param="file",

@@ -42,7 +42,7 @@ from pixvault.domain.errors import (
     RevokedUrl,
     VaultNotFound,
 )
-from pixvault.domain.ids import parse_uuid
+from pixvault.domain.ids import looks_like_uuid, parse_uuid
 from pixvault.domain.locators import ByAlias, BySlinkId, ByVaultPath, Locator
 from pixvault.domain.models import Image, Project
 from pixvault.domain.policy import signature_matches
@@ -218,6 +218,8 @@ class DeliveryService:
         spec = self.transform_for(project, viewer.path, params)
         mutable = isinstance(locator, ByAlias)
         ref = locator.alias if isinstance(locator, ByAlias) else locator.image_id
+        if isinstance(locator, BySlinkId) and not looks_like_uuid(ref):
+            return Answer(404, {}, error=ImageNotFound(ref))  # Slink: not an id, not found
         if not mutable:
             parse_uuid(ref, param="imageId")
         try:

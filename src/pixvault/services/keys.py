@@ -8,7 +8,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pixvault.db.engine import Database
 from pixvault.db.queries import epochs
@@ -75,11 +75,13 @@ class KeyService:
                 f"expiresInDays must be from 1 to {MAX_EXPIRY_DAYS}", param="expiresInDays"
             )
         created = now()
+        if expires_at is not None and expires_at.tzinfo is None:
+            expires_at = expires_at.replace(tzinfo=UTC)  # a date without an offset is UTC
         if expires_at is not None and expires_at <= created:
             raise InvalidInput("expiresAt must be in the future", param="expiresAt")
         if expires_in_days:
             expires_at = created + timedelta(days=expires_in_days)
-        secret = PREFIXES[kind] + secrets.token_urlsafe(32)
+        secret = PREFIXES[kind] + secrets.token_hex(32)  # 64 hex digits, as Slink's keys
         values = {
             "id": new_id(),
             "project_id": project_id,

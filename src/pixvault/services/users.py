@@ -7,7 +7,7 @@ about 30 ms of CPU here (see bench/RESULTS.md), run in a thread so the event loo
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import anyio
@@ -26,6 +26,7 @@ from pixvault.domain.errors import (
     TooManyAttempts,
     UsernameTaken,
     UserNotFound,
+    Violations,
 )
 from pixvault.domain.ids import new_id
 from pixvault.domain.models import Project, User
@@ -104,22 +105,34 @@ class UserService:
         """Self-service registration (when the instance allows it)."""
         if not self.registration:
             raise RegistrationClosed()
-        email = normalise_email(email)
-        validate_username(username, email)
-        validate_password(password)
+        problems: list[InvalidInput] = []
+
+        def check(rule: Callable[[], object]) -> None:
+            try:
+                rule()
+            except InvalidInput as exc:
+                problems.append(exc)
+
+        check(lambda: normalise_email(email))
+        check(lambda: validate_username(username, str(email).strip().lower()))
+        check(lambda: validate_password(password))
         if confirm != password:
-            raise InvalidInput("The passwords do not match", param="confirm")
+            problems.append(InvalidInput("The passwords do not match", param="confirm"))
+        if problems:
+            raise problems[0] if len(problems) == 1 else Violations(problems)
         return await self.create(email, password, project, username=username)
 
     async def sign_in(self, login: str, password: str, *, client: str) -> User:
         """The user whose username or email and password these are. Failures count against
         the account and the client address; past the limit every attempt is refused."""
-        keys = (f"account:{login.lower()}", f"client:{client}")
+        async with self.db.read() as conn:
+            row = await rows.by_login(conn, login)
+        # An account is one key whether it is named by username or email.
+        account = f"account:{row.id}" if row is not None else f"account:{login.lower()}"
+        keys = (account, f"client:{client}")
         wait = await self.limiter.retry_after(*keys)
         if wait is not None:
             raise TooManyAttempts(wait)
-        async with self.db.read() as conn:
-            row = await rows.by_login(conn, login)
         stored = _DUMMY_HASH if row is None else row.password_hash
         if not await anyio.to_thread.run_sync(_verify, stored, password) or row is None:
             await self.limiter.hit(*keys)

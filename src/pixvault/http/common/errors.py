@@ -24,6 +24,7 @@ from pixvault.domain.errors import (
     RenderRateLimited,
     RouteNotFound,
     TooManyAttempts,
+    Violations,
 )
 
 Render = Callable[[PixvaultError], Response]
@@ -65,15 +66,16 @@ def error_headers(exc: PixvaultError) -> dict[str, str]:
 
 
 def describe_validation(exc: RequestValidationError) -> InvalidInput:
-    """Turn FastAPI's validation detail into one readable sentence naming the field."""
-    parts = []
-    param = None
+    """FastAPI's validation detail as readable sentences naming each field (one sentence for
+    one problem; `Violations` for several, which surfaces may list one by one)."""
+    problems = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
         field = ".".join(loc) or "body"
-        param = param or field
-        parts.append(f"{field}: {err.get('msg', 'invalid value')}")
-    return InvalidInput("; ".join(parts) or "Invalid request", param=param)
+        problems.append(InvalidInput(f"{field}: {err.get('msg', 'invalid value')}", param=field))
+    if not problems:
+        return InvalidInput("Invalid request")
+    return problems[0] if len(problems) == 1 else Violations(problems)
 
 
 def from_http_exception(exc: HTTPException, request: Request) -> PixvaultError:

@@ -1,6 +1,7 @@
 """Slink accounts: sign-up, sign-in, token refresh and logout, the current user, the user's
 own API keys and a ShareX uploader file for one of them."""
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -8,8 +9,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from pixvault.domain.errors import InvalidRefreshToken, PixvaultError
-from pixvault.domain.ids import parse_uuid
+from pixvault.domain.errors import InvalidRefreshToken, KeyNotFound, PixvaultError
 from pixvault.domain.models import ApiKey, TokenPair
 from pixvault.http.common.auth import core_of
 from pixvault.http.common.errors import enveloped_route
@@ -138,10 +138,11 @@ async def list_keys(request: Request, caller: SignedIn) -> JSONResponse:
 
 @router.delete("/user/api-keys/{key_id}", status_code=204, summary="Slink: revoke one of your keys")
 async def revoke_key(request: Request, caller: SignedIn, key_id: str) -> Response:
-    await core_of(request).keys.revoke_own(
-        caller.principal.user_id,  # type: ignore[union-attr]
-        parse_uuid(key_id, param="keyId"),
-    )
+    try:
+        ident = uuid.UUID(key_id)
+    except ValueError:
+        raise KeyNotFound(key_id) from None  # Slink: not an id, not found
+    await core_of(request).keys.revoke_own(caller.principal.user_id, ident)  # type: ignore[union-attr]
     return Response(status_code=204)
 
 

@@ -65,6 +65,11 @@ def _violation(exc: e.PixvaultError, fallback: str) -> dict[str, str]:
     }
 
 
+def _violations(exc: e.PixvaultError, fallback: str) -> list[dict[str, str]]:
+    problems = exc.problems if isinstance(exc, e.Violations) else [exc]
+    return [_violation(problem, fallback) for problem in problems]
+
+
 def _body(style: str, exc: e.PixvaultError) -> dict[str, Any]:
     title = _TITLES.get(style, type(exc).__name__)
     if style == "violations":
@@ -72,7 +77,7 @@ def _body(style: str, exc: e.PixvaultError) -> dict[str, Any]:
             "error": {
                 "title": title,
                 "message": "Validation Error",
-                "violations": [_violation(exc, "image")],
+                "violations": _violations(exc, "image"),
             }
         }
     if style == "specification":
@@ -80,7 +85,7 @@ def _body(style: str, exc: e.PixvaultError) -> dict[str, Any]:
             "error": {
                 "title": title,
                 "message": "Specification Error",
-                "violations": [_violation(exc, "credentials")],
+                "violations": _violations(exc, "credentials"),
             }
         }
     if style == "not_found":

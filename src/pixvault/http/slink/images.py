@@ -37,7 +37,7 @@ ORDER_FIELDS = {
     "attributes.updatedAt": "updated_at",
     "attributes.views": "views",
     "attributes.description": "description",
-    "attributes.fileName": "filename",
+    "attributes.fileName": "id",  # the shown fileName is `<id>.<ext>`
     "metadata.size": "size",
     "metadata.width": "width",
     "metadata.height": "height",
