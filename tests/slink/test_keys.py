@@ -5,7 +5,6 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select, update
 
 from pixvault.db.tables import api_keys

@@ -35,8 +35,8 @@ def _filename(name: str | None) -> str | None:
 async def upload(request: Request) -> JSONResponse:
     """One file per request (the page sends several in parallel, each with its progress)."""
     visit = await visit_of(request)
-    visit.check_header()
     user, project, _ = visit.writer()
+    visit.check_header()
     core = visit.core
     policy = core.native_uploads
     form = await read_form(
@@ -72,18 +72,21 @@ class _Focal(BaseModel):
 async def set_focal(request: Request, image_id: str) -> JSONResponse:
     """`{"x": 0-1, "y": 0-1}` sets the focal point; `{}` (or nulls) clears it."""
     visit = await visit_of(request)
-    visit.check_header()
     _, project, _ = visit.writer()
-    declared = request.headers.get("content-length", "0")
-    body = await request.body() if declared.isdigit() and int(declared) <= MAX_FOCAL_BODY else b""
-    if (not body and declared != "0") or len(body) > MAX_FOCAL_BODY:
-        raise InvalidInput("The focal point is two numbers, x and y")
+    visit.check_header()
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FOCAL_BODY:
+            raise InvalidInput("A focal point is two numbers, x and y")
     try:
         given = _Focal.model_validate_json(body or b"{}")
     except ValidationError:
         raise InvalidInput(
             "A focal point is x and y between 0 (left, top) and 1 (right, bottom)"
         ) from None
+    if (given.x is None) != (given.y is None):
+        raise InvalidInput("A focal point needs both x and y; send neither to clear it")
     library = visit.core.library
     image = await library.get(project, parse_id(image_id))
     visit.owner_of(image)

@@ -33,6 +33,7 @@ from pixvault.domain.ids import parse_uuid
 from pixvault.domain.models import ApiKey, Image
 from pixvault.domain.paging import ImageFilter, Keyset
 from pixvault.domain.text import has_control, plain
+from pixvault.http.common.delivery import client_address
 from pixvault.web import session as sessions
 from pixvault.web.links import FITS, FORMATS, Links
 from pixvault.web.visit import (
@@ -71,7 +72,8 @@ def _field(form: FormData, name: str) -> str:
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The address failed sign-ins count against (the trusted proxy's header when set)."""
+    return client_address(request) or "unknown"
 
 
 def _done(request: Request) -> str | None:
@@ -109,7 +111,11 @@ def _login(
 @router.post("/login")
 async def login(request: Request) -> Response:
     visit = await visit_of(request)
-    form = await visit.form()
+    try:
+        form = await visit.form()
+    except sessions.CsrfRejected as exc:  # a stale tab: the page again, with a fresh token
+        typed = _field(await request.form(), "email").strip()
+        return _login(visit, status=403, error=exc.message, email=typed)
     login_name, password = _field(form, "email").strip(), _field(form, "password")
     next_url = _field(form, "next")
     try:
@@ -223,9 +229,9 @@ def card(links: Links, image: Image) -> dict[str, Any]:
 
 
 def placeholder_color(image: Image) -> str | None:
-    """The image's average colour, shown while its thumbnail loads (when the core has one)."""
-    color = getattr(image, "dominant_color", None)
-    return color if isinstance(color, str) and _COLOR.fullmatch(color) else None
+    """The image's average colour (computed at upload), shown while its pictures load."""
+    color = image.dominant_color
+    return color if color is not None and _COLOR.fullmatch(color) else None
 
 
 def alt_text(image: Image) -> str:
@@ -389,8 +395,8 @@ def parse_description(text: str) -> str | None:
 @router.post("/images/{image_id}")
 async def save_image(request: Request, image_id: str) -> Response:
     visit = await visit_of(request)
-    form = await visit.form()
     _, project, _ = visit.writer()
+    form = await visit.form()
     image = await _image(visit, image_id)
     visit.owner_of(image)
     values = {
@@ -428,8 +434,8 @@ async def save_image(request: Request, image_id: str) -> Response:
 @router.post("/images/{image_id}/delete")
 async def delete_image(request: Request, image_id: str) -> Response:
     visit = await visit_of(request)
-    await visit.form()
     _, project, _ = visit.writer()
+    await visit.form()
     image = await _image(visit, image_id)
     visit.owner_of(image)
     if image.deleted_at is None:
@@ -440,8 +446,8 @@ async def delete_image(request: Request, image_id: str) -> Response:
 @router.post("/images/{image_id}/restore")
 async def restore_image(request: Request, image_id: str) -> Response:
     visit = await visit_of(request)
-    await visit.form()
     _, project, _ = visit.writer()
+    await visit.form()
     image = await _image(visit, image_id)
     visit.owner_of(image)
     if image.deleted_at is not None:
@@ -452,8 +458,8 @@ async def restore_image(request: Request, image_id: str) -> Response:
 @router.post("/images/{image_id}/purge")
 async def purge_image(request: Request, image_id: str) -> Response:
     visit = await visit_of(request)
-    form = await visit.form()
     _, project, _ = visit.writer()
+    form = await visit.form()
     image = await _image(visit, image_id)
     visit.owner_of(image)
     if _field(form, "confirm") != "yes":
@@ -493,8 +499,8 @@ async def keys_page(request: Request) -> Response:
 @router.post("/keys")
 async def create_key(request: Request) -> Response:
     visit = await visit_of(request)
-    form = await visit.form()
     user, project, _ = visit.writer()
+    form = await visit.form()
     kind, label = _field(form, "kind"), _field(form, "label").strip()
     try:
         if kind not in ("secret", "public"):
@@ -513,8 +519,8 @@ async def create_key(request: Request) -> Response:
 @router.post("/keys/{key_id}/revoke")
 async def revoke_key(request: Request, key_id: str) -> Response:
     visit = await visit_of(request)
-    await visit.form()
     user, project, _ = visit.writer()
+    await visit.form()
     keys = visit.core.keys
     ident = parse_id(key_id)
     if user.is_admin:
@@ -584,8 +590,8 @@ def parse_presets(text: str) -> dict[str, str]:
 @router.post("/settings")
 async def save_settings(request: Request) -> Response:
     visit = await visit_of(request)
-    form = await visit.form()
     user, project, _ = visit.writer()
+    form = await visit.form()
     if not user.is_admin:
         raise AdminsOnly()
     values = {

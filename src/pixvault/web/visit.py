@@ -58,6 +58,11 @@ class NotYours(Forbidden):
         )
 
 
+class NoProject(Forbidden):
+    def __init__(self, path: str) -> None:
+        super().__init__(f"Your account is not a member of {path}; ask an administrator to add you")
+
+
 class AdminsOnly(Forbidden):
     def __init__(self) -> None:
         super().__init__("Only administrators can change project settings")
@@ -112,7 +117,9 @@ def _size(value: int | None) -> str:
     size = float(value)
     for unit in ("bytes", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
-            return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+            if unit == "bytes":
+                return f"{int(size)} bytes"
+            return f"{size:.1f}".removesuffix(".0") + f" {unit}"
         size /= 1024
     return str(value)
 
@@ -152,6 +159,8 @@ class Visit:
     def member(self) -> tuple[User, Project, UserPrincipal]:
         if self.user is None or self.project is None or self.principal is None:
             raise SignInRequired()
+        if self.principal.project is None:
+            raise NoProject(self.project.path)
         authorize(self.principal, Action.READ)
         return self.user, self.project, self.principal
 
@@ -290,17 +299,19 @@ def _ui_route(json: bool) -> type[APIRoute]:
                         request, PixvaultError("The request is malformed"), json=json
                     )
                 except HTTPException as exc:
-                    error: PixvaultError = (
-                        NotFound("There is no such page") if exc.status_code == 404 else
-                        PixvaultError(str(exc.detail))
-                    )  # fmt: skip
-                    response = await _failure(request, error, json=json)
+                    response = await _failure(request, _http_error(exc), json=json)
                 await sessions.save(request, core, response)
                 return _secured(core, response)
 
             return handle
 
     return UiRoute
+
+
+def _http_error(exc: HTTPException) -> PixvaultError:
+    if exc.status_code == 404:
+        return NotFound("There is no such page")
+    return PixvaultError(str(exc.detail))
 
 
 PageRoute = _ui_route(json=False)

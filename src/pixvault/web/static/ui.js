@@ -58,6 +58,28 @@
     }
   }
 
+  // A picture refused for now (the render queue is full, or this address made too many new
+  // renderings this minute: 429/503) is asked for again a few times, a little later each time.
+  function retryPictures() {
+    document.addEventListener(
+      "error",
+      (event) => {
+        const picture = event.target;
+        if (!(picture instanceof HTMLImageElement) || !picture.closest(".thumb, .stage, .crop-figure")) return;
+        if (picture.src.startsWith("blob:")) return;
+        const tries = Number(picture.dataset.retries || 0);
+        if (tries >= 3) return;
+        picture.dataset.retries = String(tries + 1);
+        setTimeout(() => {
+          const srcset = picture.getAttribute("srcset");
+          if (srcset) picture.setAttribute("srcset", srcset);
+          picture.src = picture.getAttribute("src");
+        }, 3000 * 2 ** tries);
+      },
+      true,
+    );
+  }
+
   // -- uploads -----------------------------------------------------------------------------
 
   function initUploader() {
@@ -485,6 +507,7 @@
   }
 
   paint(document);
+  retryPictures();
   initUploader();
   initInfiniteScroll();
   initFocal();
