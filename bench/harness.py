@@ -528,6 +528,27 @@ class Client:
                 _raise_for_status(response.status, "upload", body)
                 return json.loads(body)["data"]
 
+    async def upload_asset(
+        self,
+        source: Path | bytes,
+        folders: tuple[str, str, str],
+        filename: str,
+        content_type: str = "application/octet-stream",
+    ) -> dict[str, Any]:
+        """`POST /v1/assets` as imgbt's SDK sends it: the file part first, then partition,
+        collection and channel; a file on disk is streamed in small chunks. Authenticate with
+        `headers={"Authorization": "Bearer sk_…"}`. Returns the asset record."""
+        with contextlib.ExitStack() as stack:
+            body = source if isinstance(source, bytes) else stack.enter_context(source.open("rb"))
+            form = aiohttp.FormData()
+            form.add_field("file", body, filename=filename, content_type=content_type)
+            for name, value in zip(("partition", "collection", "channel"), folders, strict=True):
+                form.add_field(name, value)
+            async with self._session.post(self._url("/v1/assets"), data=form) as response:
+                answer = await response.read()
+                _raise_for_status(response.status, "vault upload", answer)
+                return json.loads(answer)
+
     async def __aenter__(self) -> Client:
         return self
 

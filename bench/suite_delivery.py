@@ -44,6 +44,9 @@ CACHED_TARGET = 3000.0  # requests per server CPU-second
 MEMORY_TARGET_MB = 300
 BIG_SIZE = (8660, 5773)
 MAX_UPLOAD = "100000000"
+# Every cold render here is a new derivative from one client address: no per-address
+# allowance (PIXVAULT_COLD_RENDERS_PER_MINUTE, 120 by default, would answer 429 past it).
+UNLIMITED_RENDERS = {"PIXVAULT_COLD_RENDERS_PER_MINUTE": "0"}
 
 # name -> (query string, raw pyvips equivalent). The limit encodes with pixvault's own encoder
 # settings (JPEG_OPTIONS, WEBP_OPTIONS), so both sides produce the same bytes.
@@ -263,7 +266,9 @@ async def run(kind: str, report: Report, *, quick: bool, processes: int = 1) -> 
     label = config_label(kind, processes)
     photo = PHOTO.read_bytes()
     add = report.figures.append
-    async with backend(kind, "delivery", PIXVAULT_MAX_UPLOAD_BYTES=MAX_UPLOAD) as be:
+    async with backend(
+        kind, "delivery", PIXVAULT_MAX_UPLOAD_BYTES=MAX_UPLOAD, **UNLIMITED_RENDERS
+    ) as be:
         async with core_for(be) as (_core, key, _project):
             pass  # migrate, create the default project and a key before the servers start
         with Servers(be, "delivery", processes) as servers:

@@ -102,6 +102,7 @@ class ImageFilter:
     partition: str | None = None
     collection: str | None = None
     channel: str | None = None
+    in_folders: bool = False  # only files with a folder path (the vault surface's assets)
     search: str | None = None
     search_in: frozenset[str] = frozenset({"filename", "description", "alias", "tags"})
 
@@ -118,7 +119,7 @@ class ImageFilter:
             self.flow_id, self.source, self.alias, self.owner_id, self.search or None,
             self.partition, self.collection, self.channel,
         )  # fmt: skip
-        return narrowing == (None,) * 8 and not self.public_only
+        return narrowing == (None,) * 8 and not (self.public_only or self.in_folders)
 
 
 @dataclass(frozen=True)

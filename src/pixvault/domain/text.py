@@ -5,6 +5,7 @@ a database or a recursion limit as a 500."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -25,17 +26,22 @@ def plain(value: str, param: str) -> str:
     return value
 
 
-def parse_json(text: str, param: str) -> Any:
+def load_json(text: str, param: str) -> Any:
+    """The JSON value of `text` (syntax only: see `check_value` for what may be stored)."""
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput(
             f"{param} is not valid JSON: {exc.msg} at position {exc.pos}", param=param
         ) from None
     except RecursionError:
-        value = None
         _too_deep(param)
-    check_depth(value, param)
+
+
+def parse_json(text: str, param: str) -> Any:
+    """Strict JSON that can be stored: see `check_value`."""
+    value = load_json(text, param)
+    check_value(value, param)
     return value
 
 
@@ -46,16 +52,32 @@ def parse_json_object(text: str, param: str) -> dict[str, Any]:
     return value
 
 
-def check_depth(value: Any, param: str) -> None:
-    """Refuse JSON nested deeper than MAX_JSON_DEPTH (counted without recursion)."""
+def check_value(value: Any, param: str) -> None:
+    """Refuse JSON nested deeper than MAX_JSON_DEPTH (counted without recursion), numbers
+    JSON cannot hold (NaN, infinities: Python's parser lets them through) and text no
+    database can store (lone surrogates)."""
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise InvalidInput(f"{param} holds {item}, which is not a JSON number", param=param)
+        if isinstance(item, str):
+            _storable(item, param)
+        elif isinstance(item, dict):
+            for key in item:
+                _storable(str(key), param)
         if isinstance(item, dict | list):
             if depth > MAX_JSON_DEPTH:
                 _too_deep(param)
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
+
+
+def _storable(text: str, param: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{param} holds text that is not valid Unicode", param=param) from None
 
 
 def _too_deep(param: str) -> None:

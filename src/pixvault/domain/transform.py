@@ -178,6 +178,14 @@ def extension_format(ext: str) -> str:
     return fmt
 
 
+def cover_when_boxed(params: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """imgbt's default: `fit=cover` when both sides are given and no fit or crop is."""
+    keys = {_ALIASES.get(name) for name, _ in params}
+    if {"w", "h"} <= keys and not keys & {"fit", "crop"}:
+        return [*params, ("fit", "cover")]
+    return params
+
+
 def is_truthy_crop(value: str) -> bool:
     """Whether a `crop` value asks for a crop (true/1 or a strategy), not false/0."""
     return _CROP_VALUES.get(value.lower(), "false") != "false"
@@ -301,8 +309,8 @@ def parse_transform(
     *,
     ignore: frozenset[str] = frozenset({"s", "preset"}),
 ) -> Transform:
-    """Parse and validate query parameters; raises InvalidInput naming the offending parameter
-    as the client spelled it (`width`, not `w`)."""
+    """Parse and validate query parameters; raises InvalidInput whose `param` is the canonical
+    name and whose message names the parameter as the client spelled it (`width`, not `w`)."""
     pairs = list(params)
     try:
         return _parse(pairs, limits, ignore)
@@ -314,7 +322,7 @@ def parse_transform(
         message = exc.message
         if message.startswith(f"{exc.param} "):
             message = spelled + message[len(exc.param or "") :]
-        raise InvalidInput(message, param=spelled) from None
+        raise InvalidInput(message, param=exc.param) from None
 
 
 def _parse(params: list[tuple[str, str]], limits: Limits, ignore: frozenset[str]) -> Transform:

@@ -52,6 +52,7 @@ from pixvault.domain.transform import (
     MIME_FORMAT,
     Limits,
     Transform,
+    cover_when_boxed,
     extension_format,
     negotiate_format,
     parse_transform,
@@ -260,7 +261,7 @@ class DeliveryService:
                 "work on images only",
                 param=rest[0][0],
             )
-        spec = self.transform_for(project, viewer.path, rest, signed=signed)
+        spec = self.transform_for(project, viewer.path, cover_when_boxed(rest), signed=signed)
         return await self._answer(project, image, spec, viewer, mutable=True, private=signed)
 
     def _check_token(
@@ -271,7 +272,7 @@ class DeliveryService:
         token: str | None,
         expires: str | None,
     ) -> None:
-        if token is None or expires is None or not expires.isdigit():
+        if token is None or expires is None or not (expires.isascii() and expires.isdigit()):
             raise BadUrlToken("A signed URL needs both expires (unix seconds) and token")
         secrets = project.settings.vault_signing_keys
         if not secrets or not token_matches(secrets, payloads(raw_path, params, expires), token):

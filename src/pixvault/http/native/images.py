@@ -11,7 +11,7 @@ from pixvault.domain.errors import InvalidInput
 from pixvault.domain.ids import parse_uuid
 from pixvault.domain.models import FocalPoint, Image, Project
 from pixvault.domain.paging import ImageFilter
-from pixvault.domain.text import check_depth, parse_json_object, plain
+from pixvault.domain.text import check_value, parse_json_object, plain
 from pixvault.http.common.auth import Reader, Writer, core_of
 from pixvault.http.common.errors import enveloped_route
 from pixvault.http.common.multipart import read_form
@@ -135,7 +135,7 @@ async def update_image(
     sent = body.model_fields_set
     if "meta" in sent and body.meta is None:
         raise InvalidInput("meta must be an object; send {} to clear it", param="meta")
-    check_depth(body.meta, "meta")
+    check_value(body.meta, "meta")
     focal = UNSET
     if "focalPoint" in sent:
         focal = (

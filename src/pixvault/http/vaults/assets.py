@@ -4,6 +4,8 @@ vault, plus server-side URL signing and revocation. Every route exists under `/a
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import math
 import time
@@ -29,7 +31,7 @@ from pixvault.domain.folders import (
 from pixvault.domain.ids import from_prefixed_ulid, to_ulid
 from pixvault.domain.models import ASSET_PREFIX, Image, Project
 from pixvault.domain.paging import ImageFilter, Keyset
-from pixvault.domain.text import parse_json
+from pixvault.domain.text import check_value, load_json
 from pixvault.http.common.auth import core_of
 from pixvault.http.common.errors import enveloped_route
 from pixvault.http.common.multipart import read_form
@@ -44,6 +46,16 @@ PREFIXES = ("/api/v1", "/v1")
 VAULTS = ("/vaults/{vault_id}", "")
 MAX_LIST = 200
 _FOREVER = datetime(9999, 1, 1, tzinfo=UTC)  # a bare token's expiry is unknown
+
+
+def _expiry(text: str) -> datetime:
+    """When a revoked token stops mattering: its `expires`, else (or past year 9999) never."""
+    if not (text.isascii() and text.isdigit()):
+        return _FOREVER
+    try:
+        return datetime.fromtimestamp(int(text), UTC)
+    except (OverflowError, ValueError, OSError):
+        return _FOREVER
 
 
 def route(path: str, methods: list[str], status_code: int, summary: str) -> Callable:  # type: ignore[type-arg]
@@ -96,9 +108,11 @@ async def upload_asset(request: Request, vault: VaultWriter) -> JSONResponse:
             if level not in form.fields:
                 raise InvalidInput(f"{level} is required", param=level)
             folders.append(validate_folder(form.fields[level], level))
-        name = form.fields.get("filename") or form.filename
+        named = form.fields.get("filename")
+        given = form.filename if form.filename not in PLACEHOLDER_NAMES else None
+        name = named or given  # an explicit `filename` part is kept as it is
         upload = NewUpload(
-            filename=None if not name or name in PLACEHOLDER_NAMES else validate_filename(name),
+            filename=None if not name else validate_filename(name),
             flow_id=None,
             meta=parse_metadata(form.fields.get("metadata")),
             tags=parse_tags(form.fields.get("tags")),
@@ -115,25 +129,35 @@ async def upload_asset(request: Request, vault: VaultWriter) -> JSONResponse:
 def _limit(text: str | None) -> int:
     if text is None:
         return 50
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIST:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIST:
         raise InvalidInput(
             f"limit must be an integer from 1 to {MAX_LIST}, got {text!r}", param="limit"
         )
     return int(text)
 
 
-def _cursor(project: Project, image: Image) -> str:
+def _cursor(secret: str, project: Project, image: Image) -> str:
+    """An opaque keyset position: the vault and the last asset, with a MAC so a tampered or
+    forged cursor is refused."""
     raw = json.dumps({"v": project.vault_id, "a": to_ulid(image.id)}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    body = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return f"{body}.{_mac(secret, body)}"
 
 
-def _position(project: Project, text: str) -> Keyset:
+def _mac(secret: str, body: str) -> str:
+    digest = hmac.new(secret.encode(), f"cursor|{body}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
+
+
+def _position(secret: str, project: Project, text: str) -> Keyset:
+    body, _, mac = text.partition(".")
     try:
-        decoded = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        if isinstance(decoded, dict) and decoded.get("v") == project.vault_id:
-            position = from_prefixed_ulid(ASSET_PREFIX + str(decoded.get("a")), ASSET_PREFIX)
-            if position is not None:
-                return Keyset(position, "older")
+        if hmac.compare_digest(_mac(secret, body), mac):
+            decoded = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+            if isinstance(decoded, dict) and decoded.get("v") == project.vault_id:
+                position = from_prefixed_ulid(ASSET_PREFIX + str(decoded.get("a")), ASSET_PREFIX)
+                if position is not None:
+                    return Keyset(position, "older")
     except (ValueError, binascii.Error, TypeError):
         pass
     raise InvalidInput(
@@ -148,14 +172,19 @@ async def list_assets(request: Request, vault: VaultReader) -> JSONResponse:
         level: validate_folder(query[level], level) for level in FOLDER_LEVELS if level in query
     }
     limit = _limit(query.get("limit"))
-    start = _position(vault.project, query["cursor"]) if query.get("cursor") else Keyset()
+    secret = await core_of(request).tokens.signing_key()
+    start = _position(secret, vault.project, query["cursor"]) if query.get("cursor") else Keyset()
     page = await core_of(request).library.page(
-        vault.project, ImageFilter(**levels), limit=limit, start=start, max_limit=MAX_LIST
+        vault.project,
+        ImageFilter(in_folders=True, **levels),
+        limit=limit,
+        start=start,
+        max_limit=MAX_LIST,
     )
     return JSONResponse(
         {
             "data": [asset_json(request, vault.project, i) for i in page.items],
-            "cursor": _cursor(vault.project, page.items[-1]) if page.has_more else None,
+            "cursor": _cursor(secret, vault.project, page.items[-1]) if page.has_more else None,
             "has_more": page.has_more,
         }
     )
@@ -192,7 +221,7 @@ async def _json_body(request: Request) -> Any:
         text = (await request.body()).decode()
     except UnicodeDecodeError:
         raise InvalidInput("The body must be JSON (UTF-8)", param="body") from None
-    return parse_json(text, "body")
+    return load_json(text, "body")
 
 
 @route("/assets/{ref:path}", ["PATCH"], 200, "Merge metadata (null removes a key), replace tags")
@@ -203,6 +232,8 @@ async def update_asset(request: Request, vault: VaultWriter, ref: str) -> JSONRe
     metadata = body.get("metadata")
     if "metadata" in body and not isinstance(metadata, dict):
         raise InvalidInput("metadata must be a JSON object", param="metadata")
+    check_value(metadata, "metadata")
+    check_value(body.get("tags"), "tags")
     tags = validate_tags(body["tags"]) if "tags" in body else None
     image = await _asset(request, vault, ref)
     updated = await core_of(request).library.merge(
@@ -252,7 +283,7 @@ async def sign_url(request: Request, vault: VaultWriter) -> JSONResponse:
     if (
         isinstance(expires, bool)
         or not isinstance(expires, int | float)
-        or not math.isfinite(expires)
+        or (isinstance(expires, float) and not math.isfinite(expires))
     ):
         raise InvalidInput("expires_at must be unix seconds", param="expires_at")
     expires = math.floor(expires)
@@ -281,8 +312,7 @@ async def revoke_url(request: Request, vault: VaultWriter) -> Response:
     core = core_of(request)
     query = parse_qs(urlparse(given).query)
     if "token" in query:
-        expires = query.get("expires", [""])[0]
-        until = datetime.fromtimestamp(int(expires), UTC) if expires.isdigit() else _FOREVER
+        until = _expiry(query.get("expires", [""])[0])
         await core.revocations.revoke_token(vault.project.id, query["token"][0], until)
     elif given.count("/") >= 3:
         image = await _path_asset(request, vault, given)

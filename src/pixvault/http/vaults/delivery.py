@@ -2,7 +2,8 @@
 
 The first segment must look like a vault id (`vault_` + 26 ULID characters), so these URLs
 never shadow an API route of five segments. Query parameters go through the one transform
-grammar with imgbt's default: `fit=cover` when both sides are given.
+grammar with imgbt's default (`fit=cover` when both sides are given, applied by the core
+after the URL's token is checked against the parameters as sent).
 """
 
 from fastapi import Request, Response
@@ -14,8 +15,6 @@ from pixvault.domain.locators import ByVaultPath
 from pixvault.http.common.auth import core_of
 from pixvault.http.common.delivery import respond, viewer_of
 from pixvault.http.vaults.errors import render_error
-
-_WIDTH, _HEIGHT = {"w", "width"}, {"h", "height"}
 
 
 class VaultIdConvertor(Convertor[str]):
@@ -31,14 +30,6 @@ class VaultIdConvertor(Convertor[str]):
 register_url_convertor("vault_id", VaultIdConvertor())
 
 
-def vault_params(params: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """imgbt's default fit is cover when both w and h are given (the native one is inside)."""
-    names = {name for name, _ in params}
-    if names & _WIDTH and names & _HEIGHT and not names & {"fit", "crop"}:
-        return [*params, ("fit", "cover")]
-    return params
-
-
 async def vault_file(request: Request) -> Response:
     request.scope["route"] = route
     p = request.path_params
@@ -47,7 +38,7 @@ async def vault_file(request: Request) -> Response:
             ByVaultPath(
                 p["vault_id"], (p["partition"], p["collection"], p["channel"]), p["filename"]
             ),
-            vault_params(request.query_params.multi_items()),
+            request.query_params.multi_items(),
             viewer_of(request),
         )
         return await respond(answer, render_error)
