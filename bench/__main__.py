@@ -25,6 +25,7 @@ from bench import (
     suite_library,
     suite_operations,
     suite_slink,
+    suite_ui,
     suite_upload,
     suite_vault,
 )
@@ -45,6 +46,7 @@ SUITES: dict[str, tuple[Callable[..., Awaitable[None]], list[tuple[str, int]]]] 
     "library": (suite_library.run, [("sqlite", 1), ("postgres", 1)]),
     "delivery": (suite_delivery.run, SCALE_OUT),
     "slink": (suite_slink.run, [("sqlite", 1), ("postgres", 1)]),
+    "ui": (suite_ui.run, [("sqlite", 1), ("postgres", 1)]),
     # The 100 MiB upload on sqlite and postgres+s3; the list and delivery on sqlite and postgres.
     "vault": (suite_vault.run, [("sqlite", 1), ("postgres", 1), ("postgres+s3", 1)]),
     "operations": (suite_operations.run, [("sqlite", 1), ("postgres", 1)]),
@@ -125,6 +127,22 @@ WHY_MISSED: list[tuple[str, str, str]] = [
         "The Slink route adds the extension's format parameter and the view tally (an "
         "in-memory Counter, written once a second); the bare-ASGI row shows the routes' own "
         "costs without uvicorn and the socket.",
+    ),
+    (
+        "ui",
+        "deep / first",
+        "Both gallery pages are one index range scan from their position (plans below) and the "
+        "same 30 cards; if the plan is still that scan, a miss is noise in two p99s on a shared "
+        "machine.",
+    ),
+    (
+        "ui",
+        "GET /ui/",  # both pages: the first and the ?before= one
+        "Beyond the limit's core calls (~3 ms in-process), a gallery page looks up the signed-in "
+        "user and their project (three queries: the attribution row, ~2 ms), builds 30 cards (two "
+        "thumbnail URLs each through parse_transform, ~0.8 ms) and renders ~25 KB of template "
+        "(~1.1 ms; both timed in-process at 20,000 images); the rest is uvicorn, the "
+        "middleware and the session cookie's HMAC check.",
     ),
     (
         "vault",
@@ -307,7 +325,7 @@ def write_results(report: Report, seconds: float, args: argparse.Namespace) -> N
         ]
         out.append("")
     if report.plans:
-        out += ["## Query plans (library, slink and vault, after seeding)", ""]
+        out += ["## Query plans (library, slink, ui and vault, after seeding)", ""]
         for plan in report.plans:
             scan = "**full table scan**" if plan.full_scan else "no full table scan"
             out += [

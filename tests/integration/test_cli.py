@@ -52,7 +52,8 @@ def test_projects_and_keys_json_contract(tmp_path):
 def test_errors_are_reported_without_a_traceback(tmp_path):
     duplicate = run(tmp_path, "projects", "create", "api/site", "--json")
     assert duplicate.returncode == 1
-    assert "reserved" in duplicate.stdout
+    assert "reserved" in duplicate.stderr  # errors go to stderr, so --json output stays clean
+    assert duplicate.stdout == ""
     assert "Traceback" not in duplicate.stderr
 
 
@@ -69,7 +70,7 @@ def test_users_and_user_keys_json_contract(tmp_path):
     )  # fmt: skip
     again = run(tmp_path, "users", "create", "--email", "ann@example.com", "--password", "x1y2z3")
     assert again.returncode == 1
-    assert "already registered" in again.stdout + again.stderr
+    assert "already registered" in again.stderr
     key = json.loads(
         run(
             tmp_path, "keys", "create", "--user", "ann@example.com", "--kind", "secret", "--json"
@@ -85,4 +86,4 @@ def test_users_and_user_keys_json_contract(tmp_path):
     assert json.loads(run(tmp_path, "users", "list", "--json").stdout) == []
     missing = run(tmp_path, "users", "delete", "ann@example.com")
     assert missing.returncode == 1
-    assert "not found" in missing.stdout + missing.stderr
+    assert "not found" in missing.stderr

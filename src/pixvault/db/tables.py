@@ -171,6 +171,8 @@ users = Table(
     Column("password_hash", String(200), nullable=False),
     Column("is_admin", Boolean, nullable=False, server_default=text("false")),
     _ts("created_at"),
+    # Browser sessions issued before this moment are over (signing out ends them all).
+    _ts("signed_out_at", nullable=True),
 )
 
 project_members = Table(

@@ -106,6 +106,7 @@ class User:
     is_admin: bool
     project_ids: tuple[uuid.UUID, ...]
     created_at: datetime
+    signed_out_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,13 @@ class UserService:
             found = await rows.names(conn, wanted)
         return {r.id: (r.username, r.display_name) for r in found}
 
+    async def sign_out_everywhere(self, user_id: uuid.UUID) -> None:
+        """End every browser session of the user issued until now."""
+        async with self.db.write() as conn:
+            # Whole seconds, as session cookies are stamped: a sign-in right after stays valid.
+            await rows.set_signed_out(conn, user_id, now().replace(microsecond=0))
+        self._hot.clear()
+
     async def delete(self, user_id: uuid.UUID) -> None:
         """Remove the user with their keys and tokens; their images stay, owned by no one."""
         async with self.db.write() as conn:
@@ -194,4 +201,5 @@ def _user(row: Any, project_ids: list[uuid.UUID]) -> User:
         is_admin=row.is_admin,
         project_ids=tuple(project_ids),
         created_at=utc(row.created_at),
+        signed_out_at=utc(row.signed_out_at),
     )

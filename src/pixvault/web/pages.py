@@ -139,6 +139,9 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     visit = await visit_of(request)
     await visit.form()
+    if visit.session.user_id is not None:
+        # Server-side too: a copied cookie of this user stops working everywhere.
+        await visit.core.users.sign_out_everywhere(visit.session.user_id)
     sessions.sign_out(request)
     return redirect("/ui/login?done=signed-out")
 

@@ -18,6 +18,7 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -45,6 +46,7 @@ class Session:
     csrf: str
     user_id: uuid.UUID | None = None
     changed: bool = False  # the response must carry a new cookie
+    issued: datetime | None = None  # when the cookie was signed (None: made by this request)
 
     @classmethod
     def fresh(cls, user_id: uuid.UUID | None = None) -> Session:
@@ -65,10 +67,12 @@ async def load(request: Request, core: Core) -> Session:
     raw = request.cookies.get(COOKIE)
     if raw:
         try:
-            data = (await _serializer(core)).loads(raw, max_age=MAX_AGE)
+            data, issued = (await _serializer(core)).loads(
+                raw, max_age=MAX_AGE, return_timestamp=True
+            )
             csrf, user = data["c"], data["u"]
             if isinstance(csrf, str) and len(csrf) >= 32:
-                session = Session(csrf, None if user is None else uuid.UUID(user))
+                session = Session(csrf, None if user is None else uuid.UUID(user), issued=issued)
         except (BadSignature, KeyError, TypeError, ValueError):
             pass
     request.state.ui_session = session

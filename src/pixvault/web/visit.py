@@ -211,12 +211,23 @@ async def visit_of(request: Request) -> Visit:
         try:
             user = await core.users.get(session.user_id)
         except UserNotFound:
-            sessions.sign_out(request)  # deleted since: back to anonymous
+            user = None  # deleted since: back to anonymous
+        if user is None or _signed_out_since(session, user):
+            sessions.sign_out(request)
             visit.session = request.state.ui_session
         else:
             await _enter(visit, user)
     request.state.ui_visit = visit
     return visit
+
+
+def _signed_out_since(session: sessions.Session, user: User) -> bool:
+    """The user signed out (anywhere) after this cookie was issued."""
+    return (
+        session.issued is not None
+        and user.signed_out_at is not None
+        and session.issued < user.signed_out_at
+    )
 
 
 async def _enter(visit: Visit, user: User) -> None:

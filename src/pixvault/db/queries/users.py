@@ -85,6 +85,10 @@ def matching_names(pattern: str) -> Any:
     )
 
 
+async def set_signed_out(conn: AsyncConnection, user_id: uuid.UUID, moment: datetime) -> None:
+    await conn.execute(update(users).where(users.c.id == user_id).values(signed_out_at=moment))
+
+
 async def delete_user(conn: AsyncConnection, user_id: uuid.UUID) -> bool:
     result = await conn.execute(delete(users).where(users.c.id == user_id))
     return result.rowcount > 0

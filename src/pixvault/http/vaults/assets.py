@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import math
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -284,6 +285,7 @@ async def sign_url(request: Request, vault: VaultWriter) -> JSONResponse:
         isinstance(expires, bool)
         or not isinstance(expires, int | float)
         or (isinstance(expires, float) and not math.isfinite(expires))
+        or expires > sys.float_info.max  # past any number a JSON client can hold
     ):
         raise InvalidInput("expires_at must be unix seconds", param="expires_at")
     expires = math.floor(expires)
