@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pixvault.domain.errors import InvalidInput
 from pixvault.domain.models import FocalPoint
 from pixvault.domain.text import plain
-from pixvault.http.common.multipart import read_form
+from pixvault.http.common.multipart import read_upload
 from pixvault.services.library import NewUpload
 from pixvault.web.links import snippets
 from pixvault.web.pages import alt_text, card
@@ -39,15 +39,14 @@ async def upload(request: Request) -> JSONResponse:
     visit.check_header()
     core = visit.core
     policy = core.native_uploads
-    form = await read_form(
+    form = await read_upload(
         request,
+        core.library,
+        policy,
         file_field="file",
-        open_file=lambda: core.library.stage(policy),
-        limit=policy.max_bytes,
+        missing="Choose an image file to upload",
         drain=True,
     )
-    if form.file is None:
-        raise InvalidInput("Choose an image file to upload")
     with form.file:
         upload = NewUpload(
             filename=_filename(form.filename),

@@ -15,6 +15,8 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from pixvault.domain.errors import FileTooLarge, InvalidInput
+from pixvault.domain.uploads import UploadPolicy
+from pixvault.services.library import LibraryService
 from pixvault.services.staging import StagedFile
 
 MAX_FIELD_BYTES = 64 * 1024
@@ -106,6 +108,39 @@ class _Router:
     def on_part_end(self) -> None:
         if not self._into_file and not self._skip:
             self.form.fields.setdefault(self._name, self._value.decode("utf-8", "replace"))
+
+
+@dataclass
+class Upload:
+    """A form with its file part present (staged; close it, or use it as a context manager)."""
+
+    fields: dict[str, str]
+    file: StagedFile
+    filename: str | None
+    content_type: str | None
+
+
+async def read_upload(
+    request: Request,
+    library: LibraryService,
+    policy: UploadPolicy,
+    *,
+    file_field: str,
+    missing: str,
+    drain: bool = False,
+) -> Upload:
+    """The whole form, its file streamed into staging under `policy`; `missing` is the error
+    message (in the surface's words) when no file part came."""
+    form = await read_form(
+        request,
+        file_field=file_field,
+        open_file=lambda: library.stage(policy),
+        limit=policy.max_bytes,
+        drain=drain,
+    )
+    if form.file is None:
+        raise InvalidInput(missing, param=file_field)
+    return Upload(form.fields, form.file, form.filename, form.content_type)
 
 
 async def read_form(

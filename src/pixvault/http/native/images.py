@@ -14,7 +14,7 @@ from pixvault.domain.paging import ImageFilter
 from pixvault.domain.text import check_value, parse_json_object, plain
 from pixvault.http.common.auth import Reader, Writer, core_of
 from pixvault.http.common.errors import enveloped_route
-from pixvault.http.common.multipart import read_form
+from pixvault.http.common.multipart import read_upload
 from pixvault.http.common.params import known_params
 from pixvault.http.native.errors import render_error
 from pixvault.http.native.responses import image_json, ok, paged
@@ -57,14 +57,13 @@ async def resolve(request: Request, project: Project, ref: str, flow_id: str | N
 async def upload_image(request: Request, project: Writer) -> JSONResponse:
     core = core_of(request)
     policy = core.native_uploads
-    form = await read_form(
+    form = await read_upload(
         request,
+        core.library,
+        policy,
         file_field="file",
-        open_file=lambda: core.library.stage(policy),
-        limit=policy.max_bytes,
+        missing="Attach the image as a multipart file field named 'file'",
     )
-    if form.file is None:
-        raise InvalidInput("Attach the image as a multipart file field named 'file'", param="file")
     with form.file:
         flow_id, explicit = parse_flow_field(form.fields)
         upload = NewUpload(

@@ -4,9 +4,10 @@ import base64
 import binascii
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr
 
@@ -19,10 +20,10 @@ from pixvault.domain.errors import (
 from pixvault.domain.ids import parse_uuid
 from pixvault.domain.models import Image, Project
 from pixvault.domain.paging import ImageFilter, Keyset, Order
-from pixvault.domain.principal import Principal, may_change
+from pixvault.domain.principal import may_change
 from pixvault.http.common.auth import core_of
 from pixvault.http.common.errors import enveloped_route
-from pixvault.http.common.multipart import read_form
+from pixvault.http.common.multipart import read_upload
 from pixvault.http.slink import shapes
 from pixvault.http.slink.auth import Caller, KeyHolder, SignedIn, slink_project
 from pixvault.http.slink.errors import render_form_error, render_query_error
@@ -76,16 +77,13 @@ async def _upload(request: Request, project: Project, owner: uuid.UUID | None) -
     """Store the `image` field; guests' uploads (no owner) are always public."""
     core = core_of(request)
     policy = core.slink_uploads
-    form = await read_form(
+    form = await read_upload(
         request,
+        core.library,
+        policy,
         file_field="image",
-        open_file=lambda: core.library.stage(policy),
-        limit=policy.max_bytes,
+        missing="Attach the image as a multipart file field named 'image'",
     )
-    if form.file is None:
-        raise InvalidInput(
-            "Attach the image as a multipart file field named 'image'", param="image"
-        )
     with form.file:
         public = owner is None or _flag(form.fields.get("isPublic"), "isPublic")
         upload = NewUpload(
@@ -229,17 +227,42 @@ def _search(term: str | None, by: str | None) -> tuple[str | None, frozenset[str
     return term, SEARCH_FIELDS.get(by or "", frozenset({"owner", "description"}))
 
 
-async def _list(
-    request: Request,
-    who: Principal | None,
-    only: ImageFilter,
-    *,
-    page: int,
-    limit: int,
-    order_by: str,
-    order: str,
-    cursor: str | None,
-) -> JSONResponse:
+@dataclass(frozen=True)
+class ListQuery:
+    """The query of Slink's list routes, parsed once for both."""
+
+    page: int
+    limit: int
+    order_by: str
+    order: str
+    search: str | None
+    search_in: frozenset[str]
+    cursor: str | None
+
+
+def list_query(default_order: str) -> Any:
+    """Explore orders by `attributes.updatedAt` by default (the seed), history by
+    `attributes.createdAt` (Slink)."""
+
+    def parse(
+        page: int,
+        limit: Annotated[int, Query()] = 10,
+        orderBy: str = default_order,
+        order: str = "desc",
+        searchTerm: str | None = None,
+        searchBy: str | None = None,
+        cursor: str | None = None,
+    ) -> ListQuery:
+        term, fields = _search(searchTerm, searchBy)
+        return ListQuery(page, limit, orderBy, order, term, fields, cursor)
+
+    return Depends(parse)
+
+
+async def _list(request: Request, only: ImageFilter, query: ListQuery) -> JSONResponse:
+    page, limit, order_by, order, cursor = (
+        query.page, query.limit, query.order_by, query.order, query.cursor,
+    )  # fmt: skip
     if page < 1:
         raise InvalidInput(f"page must be 1 or more, got {page}", param="page")
     if order_by not in ORDER_FIELDS:
@@ -285,34 +308,15 @@ async def _list(
     return JSONResponse({"meta": meta, "data": data})
 
 
-ListLimit = Annotated[int, Query()]
-
-
 @reads.get("/images/{page:int}", summary="Slink: explore public images")
 @reads.get("/images/{page:int}/", include_in_schema=False)
 async def explore(
     request: Request,
     caller: SignedIn,
-    page: int,
-    limit: ListLimit = 10,
-    orderBy: str = "attributes.updatedAt",
-    order: str = "desc",
-    searchTerm: str | None = None,
-    searchBy: str | None = None,
-    cursor: str | None = None,
+    query: ListQuery = list_query("attributes.updatedAt"),
 ) -> JSONResponse:
-    term, fields = _search(searchTerm, searchBy)
-    only = ImageFilter(public_only=True, search=term, search_in=fields)
-    return await _list(
-        request,
-        caller.principal,
-        only,
-        page=page,
-        limit=limit,
-        order_by=orderBy,
-        order=order,
-        cursor=cursor,
-    )
+    only = ImageFilter(public_only=True, search=query.search, search_in=query.search_in)
+    return await _list(request, only, query)
 
 
 @reads.get("/images/history/{page:int}", summary="Slink: your images")
@@ -320,30 +324,14 @@ async def explore(
 async def history(
     request: Request,
     caller: SignedIn,
-    page: int,
-    limit: ListLimit = 10,
-    orderBy: str = "attributes.createdAt",
-    order: str = "desc",
-    searchTerm: str | None = None,
-    searchBy: str | None = None,
-    cursor: str | None = None,
+    query: ListQuery = list_query("attributes.createdAt"),
 ) -> JSONResponse:
-    term, fields = _search(searchTerm, searchBy)
     only = ImageFilter(
         owner_id=caller.principal.user_id,  # type: ignore[union-attr]
-        search=term,
-        search_in=fields,
+        search=query.search,
+        search_in=query.search_in,
     )
-    return await _list(
-        request,
-        caller.principal,
-        only,
-        page=page,
-        limit=limit,
-        order_by=orderBy,
-        order=order,
-        cursor=cursor,
-    )
+    return await _list(request, only, query)
 
 
 @reads.get("/images", summary="Slink: your images by id")

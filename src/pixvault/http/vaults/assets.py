@@ -35,7 +35,7 @@ from pixvault.domain.paging import ImageFilter, Keyset
 from pixvault.domain.text import check_value, load_json
 from pixvault.http.common.auth import core_of
 from pixvault.http.common.errors import enveloped_route
-from pixvault.http.common.multipart import read_form
+from pixvault.http.common.multipart import read_upload
 from pixvault.http.vaults.auth import Vault, VaultReader, VaultWriter
 from pixvault.http.vaults.errors import render_error
 from pixvault.http.vaults.shapes import asset_json
@@ -94,15 +94,14 @@ def created(request: Request, project: Project, image: Image, status: int = 200)
 async def upload_asset(request: Request, vault: VaultWriter) -> JSONResponse:
     core = core_of(request)
     policy = core.vault_uploads
-    form = await read_form(
+    form = await read_upload(
         request,
+        core.library,
+        policy,
         file_field="file",
-        open_file=lambda: core.library.stage(policy),
-        limit=policy.max_bytes,
+        missing="Attach the file as a multipart part named 'file'",
         drain=True,
     )
-    if form.file is None:
-        raise InvalidInput("Attach the file as a multipart part named 'file'", param="file")
     with form.file:
         folders = []
         for level in FOLDER_LEVELS:
