@@ -12,8 +12,6 @@ naming a new derivative, so each one renders.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 
 import pyvips
@@ -162,12 +160,3 @@ async def run(kind: str, report: Report, *, quick: bool, processes: int = 1) -> 
             ratio >= COLD_TARGET and errors == 0 and all(identical.values()),
         )
     )
-
-
-if __name__ == "__main__":  # pragma: no cover - manual runs
-    rep = Report()
-    t = time.perf_counter()
-    asyncio.run(run("sqlite", rep, quick=True))
-    for f in rep.figures:
-        print(f.measure, f.value, f.limit, f.ratio, f.verdict)
-    print(time.perf_counter() - t)

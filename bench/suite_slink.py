@@ -414,11 +414,3 @@ async def run(kind: str, report: Report, *, quick: bool, processes: int = 1) -> 
         f"delivery rounds served {served:,} Slink hits and the image's row counted "
         f"{views:,} views after the once-a-second flush."
     )
-
-
-if __name__ == "__main__":  # pragma: no cover - manual runs
-    r = Report()
-    asyncio.run(run("sqlite", r, quick=True))
-    for f in r.figures:
-        print(f.measure, f.value, f.limit, f.ratio, f.verdict)
-    print(r.notes)

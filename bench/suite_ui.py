@@ -12,7 +12,6 @@ cards, each with its thumbnail URLs).
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from typing import Any
@@ -246,11 +245,3 @@ async def run(kind: str, report: Report, *, quick: bool, processes: int = 1) -> 
         f"HTTP (login form, then the form posted with its CSRF token) in {signing_in:.2f} s; "
         f"the deep page is {deep_url.replace(str(position), '<id of the 31st-oldest image>')}."
     )
-
-
-if __name__ == "__main__":  # pragma: no cover - manual runs
-    r = Report()
-    asyncio.run(run("sqlite", r, quick=True))
-    for f in r.figures:
-        print(f.measure, f.value, f.limit, f.ratio, f.verdict)
-    print(r.notes)

@@ -10,7 +10,6 @@ delivery against the native CDN URL of the same image, in interleaved rounds on 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -469,11 +468,3 @@ async def run(kind: str, report: Report, *, quick: bool, processes: int = 1) -> 
     report.notes.append(
         f"vault/{kind}: seeded {rows:,} assets (one folder, unique file names) in {seconds:.1f} s."
     )
-
-
-if __name__ == "__main__":  # pragma: no cover - manual runs
-    r = Report()
-    asyncio.run(run("sqlite", r, quick=True))
-    for f in r.figures:
-        print(f.measure, f.value, f.limit, f.ratio, f.verdict)
-    print(r.notes)
