@@ -98,11 +98,6 @@ async def test_crop(client, photo):
     assert size_of(response.content) == (300, 300)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="contract: crop with a box larger than the image → no crop; imaging/render.py "
-    "_cover_plan cuts the largest window of the box's aspect ratio (a 300x300 square)",
-)
 async def test_crop_box_larger_than_the_image_does_not_crop(client, photo):
     image_id, _ = photo
     for query in ("width=1000&height=1000&crop=true", "width=1000&crop=true"):
@@ -110,12 +105,6 @@ async def test_crop_box_larger_than_the_image_does_not_crop(client, photo):
         assert size_of(response.content) == (400, 300), query
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a box within 8192 per side but over max_output_area (e.g. 6000x6000) is a 400 "
-    "(domain/transform.py _check_output_size checks the requested box, not the output), "
-    "though the image is never upscaled and serves its own size",
-)
 async def test_a_large_box_within_the_side_limit_serves_the_image(client, photo):
     image_id, _ = photo
     response = await client.get(f"/image/{image_id}.jpg?width=6000&height=6000")
@@ -237,11 +226,6 @@ async def test_png_and_gif_sources(client, alice):
         assert image.width == 20 and image.get("n-pages") == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ext is the output format: an animated GIF as .jpg/.png is a 400 (imaging/render.py "
-    "refuses to drop frames), the contract has no such refusal (Slink serves a still)",
-)
 async def test_an_animated_gif_as_jpg_or_png_is_a_still(client, alice):
     gif_id = await upload_id(client, alice, gif(40, 30, frames=3))
     for ext, mime in (("jpg", "image/jpeg"), ("png", "image/png")):

@@ -186,6 +186,22 @@ def cover_when_boxed(params: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return params
 
 
+def without_oversized_box(
+    params: list[tuple[str, str]], width: int | None, height: int | None, limits: Limits
+) -> list[tuple[str, str]]:
+    """Slink's "never upscale": a valid box at least as large as the source on every side it
+    names asks for the source's own size, so the sizing (and a crop of it) is dropped."""
+    if width is None or height is None:
+        return params
+    sides = {"w": width, "h": height}
+    named = [(_ALIASES.get(k), v) for k, v in params if _ALIASES.get(k) in sides]
+    if not named or any(
+        not _INT_RE.fullmatch(v) or not sides[k] <= int(v) <= limits.max_side for k, v in named
+    ):
+        return params
+    return [(k, v) for k, v in params if _ALIASES.get(k) not in ("w", "h", "crop")]
+
+
 def is_truthy_crop(value: str) -> bool:
     """Whether a `crop` value asks for a crop (true/1 or a strategy), not false/0."""
     return _CROP_VALUES.get(value.lower(), "false") != "false"

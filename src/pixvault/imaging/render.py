@@ -107,10 +107,15 @@ def render(
     focal: tuple[float, float] | None,
     limits: Limits = Limits(),
     encoders: Encoders = Encoders(),
+    still: bool = False,
 ) -> Rendered:
-    """Decode (shrinking on load), resize, crop/pad, convert to sRGB and encode without metadata."""
+    """Decode (shrinking on load), resize, crop/pad, convert to sRGB and encode without
+    metadata. An animation asked for in a format that cannot animate is refused, unless
+    `still` asks for its first frame."""
     fmt = ensure_output_format(output_format)
     info = probe(source, limits)
+    if info.pages > 1 and fmt not in ANIMATED_FORMATS and still:
+        info = SourceInfo(info.width, info.height, 1)
     if info.pages > 1 and fmt not in ANIMATED_FORMATS:
         raise UnsupportedType(
             f"the source is animated ({info.pages} frames) and {fmt} cannot animate; "

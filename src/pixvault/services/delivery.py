@@ -56,6 +56,7 @@ from pixvault.domain.transform import (
     extension_format,
     negotiate_format,
     parse_transform,
+    without_oversized_box,
 )
 from pixvault.imaging.pool import RenderPool
 from pixvault.imaging.render import Encoders, Rendered, render
@@ -137,6 +138,7 @@ class _Derived:
     target: Transform
     focal: tuple[float, float] | None
     client: str | None = None
+    still: bool = False  # an animation in a still format: its first frame, not a refusal
 
     async def read(self) -> bytes:
         return await self.service._derivative(self)
@@ -215,21 +217,39 @@ class DeliveryService:
         if project is None:
             return Answer(404, {}, error=ProjectNotFound(f"{locator.org}/{locator.project}"))
         if isinstance(locator, BySlinkId):
-            params = [*params, ("format", extension_format(locator.ext))]
+            return await self._serve_slink(project, locator, params, viewer)
         spec = self.transform_for(project, viewer.path, params)
         mutable = isinstance(locator, ByAlias)
         ref = locator.alias if isinstance(locator, ByAlias) else locator.image_id
-        if isinstance(locator, BySlinkId) and not looks_like_uuid(ref):
-            return Answer(404, {}, error=ImageNotFound(ref))  # Slink: not an id, not found
         if not mutable:
             parse_uuid(ref, param="imageId")
         try:
             image = await self.library.find_for_delivery(project, ref)
         except NotFound as exc:
             return Answer(404, {}, error=exc)
-        answer = await self._answer(project, image, spec, viewer, mutable=mutable)
-        if isinstance(locator, BySlinkId):
-            self.views.add(image.id)
+        return await self._answer(project, image, spec, viewer, mutable=mutable)
+
+    async def _serve_slink(
+        self,
+        project: Project,
+        locator: BySlinkId,
+        params: list[tuple[str, str]],
+        viewer: ViewerRequest,
+    ) -> Answer:
+        """Slink's rules: the extension is the format (an animation asked for as a still
+        format gives its first frame), a box no smaller than the image is its own size, and
+        every delivery counts a view."""
+        fmt = extension_format(locator.ext)
+        if not looks_like_uuid(locator.image_id):
+            return Answer(404, {}, error=ImageNotFound(locator.image_id))
+        try:
+            image = await self.library.find_for_delivery(project, locator.image_id)
+        except NotFound as exc:
+            return Answer(404, {}, error=exc)
+        sized = without_oversized_box(params, image.width, image.height, self.limits)
+        spec = self.transform_for(project, viewer.path, [*sized, ("format", fmt)])
+        answer = await self._answer(project, image, spec, viewer, mutable=False, still=True)
+        self.views.add(image.id)
         return answer
 
     async def _serve_vault(
@@ -335,9 +355,10 @@ class DeliveryService:
         *,
         mutable: bool,
         private: bool = False,
+        still: bool = False,
     ) -> Answer:
         found = self._representation(
-            project, image, spec, viewer.accept, mutable=mutable, client=viewer.client
+            project, image, spec, viewer.accept, mutable=mutable, client=viewer.client, still=still
         )
         headers = _headers(found)
         if private:
@@ -377,6 +398,7 @@ class DeliveryService:
         *,
         mutable: bool,
         client: str | None = None,
+        still: bool = False,
     ) -> _Representation:
         """`mutable` says the URL may name other bytes later (an alias), so it must not be
         cached as immutable."""
@@ -405,7 +427,8 @@ class DeliveryService:
         uses_focal = spec.depends_on_focal(focal is not None)
         focal_xy = (focal.x, focal.y) if uses_focal and focal else None
         target = concrete if concrete.format else concrete.with_format(source_format or "jpeg")
-        digest = _digest(image.sha256, focal_xy, target.canonical())
+        canonical = target.canonical() + ("&still" if still else "")
+        digest = _digest(image.sha256, focal_xy, canonical)
         key = derivative_key(image.project_id, image.id, digest)
         immutable = not mutable and not uses_focal
         return _Representation(
@@ -416,7 +439,7 @@ class DeliveryService:
             cache_control=IMMUTABLE if immutable else self._short(),
             vary_accept=varies,
             key=key,
-            derived=_Derived(self, key, image, target, focal_xy, client),
+            derived=_Derived(self, key, image, target, focal_xy, client, still),
         )
 
     def _short(self) -> str:
@@ -508,6 +531,7 @@ class DeliveryService:
                     focal=focal,
                     limits=self.limits,
                     encoders=self.encoders,
+                    still=wanted.still,
                 )
 
         rendered = await self.pool.run(work, slow=spec.format == "avif")
