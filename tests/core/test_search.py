@@ -30,3 +30,12 @@ async def test_a_soft_deleted_image_frees_its_folder_path(core, project):
     await core.library.delete(project, first.id, soft=True)
     await set_path(core, second, "p", "c", "ch", "a.jpg")
     assert (await core.library.find_by_path(project, ("p", "c", "ch"), "a.jpg")).id == second.id
+
+
+async def test_visibility_filters_split_public_and_private(core, project):
+    shown = await put(core, project, is_public=True)
+    hidden = await put(core, project, is_public=False)
+    public = await core.library.list(project, ImageFilter(public_only=True))
+    private = await core.library.list(project, ImageFilter(private_only=True))
+    assert [i.id for i in public.items] == [shown.id] and public.total == 1
+    assert [i.id for i in private.items] == [hidden.id] and private.total == 1

@@ -99,6 +99,7 @@ class ImageFilter:
     include_deleted: bool = False
     owner_id: uuid.UUID | None = None
     public_only: bool = False
+    private_only: bool = False
     partition: str | None = None
     collection: str | None = None
     channel: str | None = None
@@ -119,7 +120,9 @@ class ImageFilter:
             self.flow_id, self.source, self.alias, self.owner_id, self.search or None,
             self.partition, self.collection, self.channel,
         )  # fmt: skip
-        return narrowing == (None,) * 8 and not (self.public_only or self.in_folders)
+        return narrowing == (None,) * 8 and not (
+            self.public_only or self.private_only or self.in_folders
+        )
 
 
 @dataclass(frozen=True)

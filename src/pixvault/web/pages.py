@@ -195,12 +195,15 @@ def _filters(request: Request) -> tuple[ImageFilter, dict[str, str]]:
     if chosen["q"]:
         plain(chosen["q"], "Search")
     flow = parse_uuid(chosen["flow"], param="Flow") if chosen["flow"] else None
-    if chosen["visibility"] not in ("all", "public"):
-        raise InvalidInput("Visibility is either all images or public ones", param="visibility")
+    if chosen["visibility"] not in ("all", "public", "private"):
+        raise InvalidInput(
+            "Visibility is all images, public ones or private ones", param="visibility"
+        )
     only = ImageFilter(
         search=chosen["q"] or None,
         flow_id=flow,
         public_only=chosen["visibility"] == "public",
+        private_only=chosen["visibility"] == "private",
         include_deleted=chosen["deleted"] == "1",
     )
     return only, chosen

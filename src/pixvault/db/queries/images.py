@@ -134,6 +134,8 @@ def matching(project_id: uuid.UUID, only: ImageFilter) -> list[ColumnElement[boo
         where.append(images.c.owner_id == only.owner_id)
     if only.public_only:
         where.append(images.c.is_public.is_(True))
+    if only.private_only:
+        where.append(images.c.is_public.is_(False))
     if only.in_folders:
         where.append(images.c.partition.is_not(None))
     for level in ("partition", "collection", "channel"):
