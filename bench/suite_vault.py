@@ -10,7 +10,6 @@ delivery against the native CDN URL of the same image, in interleaved rounds on 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -45,9 +44,10 @@ from bench.suite_library import explain_statements, seed
 from bench.suite_slink import bare_rates, delivery_rounds, interleaved
 from pixvault.db.queries.images import keyset_page
 from pixvault.db.tables import images
-from pixvault.domain.ids import from_prefixed_ulid, to_ulid
+from pixvault.domain.ids import from_prefixed_ulid
 from pixvault.domain.models import ASSET_PREFIX
 from pixvault.domain.paging import ImageFilter, Keyset
+from pixvault.http.vaults.assets import cursor_token
 from pixvault.services.core import Core
 
 # -- upload
@@ -75,11 +75,9 @@ UPLOAD_ON = ("sqlite", "postgres+s3")
 LIST_ON = DELIVERY_ON = ("sqlite", "postgres")
 
 
-def vault_cursor(vault_id: str, image_id: uuid.UUID) -> str:
-    """The list cursor as the server hands it out: base64url (unpadded) of compact JSON
-    {"v": vault id, "a": ULID of the last asset of the previous page}."""
-    raw = json.dumps({"v": vault_id, "a": to_ulid(image_id)}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+def vault_cursor(secret: str, vault_id: str, image_id: uuid.UUID) -> str:
+    """The list cursor as the server hands it out (the surface's own token, with its MAC)."""
+    return cursor_token(secret, vault_id, image_id)
 
 
 def image_id_of(asset: str) -> uuid.UUID:
@@ -283,12 +281,17 @@ async def last_page_cursor(core: Core, project: Any) -> tuple[uuid.UUID, list[uu
 
 
 async def check_list(
-    client: Client, vault_id: str, cursor: str, last_ids: list[uuid.UUID], rows: int
+    client: Client,
+    secret: str,
+    vault_id: str,
+    cursor: str,
+    last_ids: list[uuid.UUID],
+    rows: int,
 ) -> None:
     """The first page hands out a cursor in the format we build; the cursor page is the last."""
     first = json.loads(await client.get(f"/v1/assets?limit={PAGE}"))
     data = first["data"]
-    expected = vault_cursor(vault_id, image_id_of(data[-1]["id"]))
+    expected = vault_cursor(secret, vault_id, image_id_of(data[-1]["id"]))
     if len(data) != PAGE or not first["has_more"] or first["cursor"] != expected:
         raise RuntimeError(f"unexpected first page: {len(data)} items, cursor {first['cursor']}")
     deep = json.loads(await client.get(f"/v1/assets?limit={PAGE}&cursor={cursor}"))
@@ -350,10 +353,11 @@ async def list_pages(
     core: Core, server: Server, key: str, project: Any, kind: str, rows: int, turns: int
 ) -> list[Figure]:
     position, last_ids = await last_page_cursor(core, project)
-    cursor = vault_cursor(project.vault_id, position)
+    secret = await core.tokens.signing_key()
+    cursor = vault_cursor(secret, project.vault_id, position)
     bearer = {"Authorization": f"Bearer {key}"}
     async with Client(server.base, 1, headers=bearer) as client:
-        await check_list(client, project.vault_id, cursor, last_ids, rows)
+        await check_list(client, secret, project.vault_id, cursor, last_ids, rows)
         lib, start = core.library, Keyset(position, "older")
 
         async def http_first(_: int) -> None:

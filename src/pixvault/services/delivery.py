@@ -271,7 +271,7 @@ class DeliveryService:
         rest = [(k, v) for k, v in params if k not in SIGNATURE_PARAMS]
         try:
             image = await self.library.find_path_for_delivery(
-                project, locator.folders, locator.filename
+                project, locator.folders, locator.filename, path
             )
         except NotFound as exc:
             return Answer(404, {}, error=exc)

@@ -115,12 +115,12 @@ class LibraryService:
         return await self._hot.get((project.id, ref), lambda: self.resolve(project, ref))
 
     async def find_path_for_delivery(
-        self, project: Project, folders: Folders, filename: str
+        self, project: Project, folders: Folders, filename: str, path: str
     ) -> Image:
-        """`find_by_path` for public URLs, memoised like `find_for_delivery`."""
-        key = "/" + "/".join((*folders, filename))  # never an id or alias
+        """`find_by_path` for public URLs (`path` is the joined folder path), memoised like
+        `find_for_delivery` (a leading `/` keeps paths apart from ids and aliases)."""
         return await self._hot.get(
-            (project.id, key), lambda: self.find_by_path(project, folders, filename)
+            (project.id, "/" + path), lambda: self.find_by_path(project, folders, filename)
         )
 
     # -- writing ---------------------------------------------------------------------------

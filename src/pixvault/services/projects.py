@@ -64,12 +64,13 @@ class ProjectService:
 
     async def find_vault(self, vault_id: str) -> Project | None:
         """The project behind a `vault_…` id (memoised like slugs), or None."""
+        # Memoised by the text as sent: decoding the ULID runs only on a miss.
+        return await self.hot.get(("", vault_id), lambda: self._find_vault(vault_id))
+
+    async def _find_vault(self, vault_id: str) -> Project | None:
         project_id = from_prefixed_ulid(vault_id, VAULT_PREFIX)
         if project_id is None:
             return None
-        return await self.hot.get(("", vault_id), lambda: self._find_id(project_id))
-
-    async def _find_id(self, project_id: uuid.UUID) -> Project | None:
         async with self.db.read() as conn:
             row = await rows.by_id(conn, project_id)
         return None if row is None else to_project(row)

@@ -10,6 +10,7 @@ import json
 import math
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -136,10 +137,10 @@ def _limit(text: str | None) -> int:
     return int(text)
 
 
-def _cursor(secret: str, project: Project, image: Image) -> str:
+def cursor_token(secret: str, vault_id: str, image_id: uuid.UUID) -> str:
     """An opaque keyset position: the vault and the last asset, with a MAC so a tampered or
     forged cursor is refused."""
-    raw = json.dumps({"v": project.vault_id, "a": to_ulid(image.id)}, separators=(",", ":"))
+    raw = json.dumps({"v": vault_id, "a": to_ulid(image_id)}, separators=(",", ":"))
     body = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
     return f"{body}.{_mac(secret, body)}"
 
@@ -184,7 +185,11 @@ async def list_assets(request: Request, vault: VaultReader) -> JSONResponse:
     return JSONResponse(
         {
             "data": [asset_json(request, vault.project, i) for i in page.items],
-            "cursor": _cursor(secret, vault.project, page.items[-1]) if page.has_more else None,
+            "cursor": (
+                cursor_token(secret, vault.project.vault_id, page.items[-1].id)
+                if page.has_more
+                else None
+            ),
             "has_more": page.has_more,
         }
     )
