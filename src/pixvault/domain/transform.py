@@ -312,7 +312,9 @@ class Transform:
         return self.anchor == "focal" or (self.anchor in (None, "auto") and has_focal)
 
     def with_format(self, fmt: str) -> Transform:
-        return replace(self, format=_enum("format", fmt, _FORMAT_VALUES))
+        chosen = _enum("format", fmt, _FORMAT_VALUES)
+        # Most delivered URLs already name the format they get: no copy of 16 fields then.
+        return self if chosen == self.format else replace(self, format=chosen)
 
 
 def _scaled(value: int | None, scale: float) -> int | None:

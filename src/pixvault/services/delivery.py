@@ -337,7 +337,7 @@ class DeliveryService:
                     param="preset",
                 )
             merged = parse_qsl(policy.presets[preset_name], keep_blank_values=True) + merged
-        spec = parse_transform(merged, self.limits, ignore=frozenset())
+        spec = _parsed(tuple(merged), self.limits)
         if policy.signature_required and extra and not signed:
             given_sig = given.get("s")
             if not given_sig or not signature_matches(
@@ -581,6 +581,13 @@ def _is_original(spec: Transform, source_format: str | None) -> bool:
     if spec.has_effects:
         return False
     return spec.format is None or spec.format == source_format
+
+
+@lru_cache(maxsize=4096)
+def _parsed(params: tuple[tuple[str, str], ...], limits: Limits) -> Transform:
+    """`parse_transform`, memoised: hot URLs repeat the same queries, a Transform is immutable,
+    and a refused query raises (so it is never memoised)."""
+    return parse_transform(params, limits, ignore=frozenset())
 
 
 @lru_cache(maxsize=4096)

@@ -3,20 +3,21 @@
 from fastapi import Request, Response
 
 from pixvault.http.common.errors import Render
+from pixvault.services.core import Core
 from pixvault.services.delivery import Answer, ViewerRequest
 
 
-def client_address(request: Request) -> str | None:
+def client_address(request: Request, trusted_header: str | None) -> str | None:
     """The visitor's address: from the trusted proxy's header when one is configured."""
-    configured = request.app.state.core.settings.client_ip_header
-    if configured:
-        forwarded = request.headers.get(configured)
+    if trusted_header:
+        forwarded = request.headers.get(trusted_header)
         if forwarded:
             return forwarded.split(",")[0].strip()
-    return request.client.host if request.client else None
+    client = request.scope.get("client")
+    return client[0] if client else None
 
 
-def viewer_of(request: Request) -> ViewerRequest:
+def viewer_of(request: Request, core: Core) -> ViewerRequest:
     # The signed path is the decoded request path, as Starlette's `request.url.path` gives it
     # (building that URL object costs ~10 µs per hit).
     headers = request.headers
@@ -28,7 +29,7 @@ def viewer_of(request: Request) -> ViewerRequest:
         if_range=headers.get("if-range"),
         raw_path=request.scope.get("raw_path", b"").decode("latin-1") or None,
         head=request.method == "HEAD",
-        client=client_address(request),
+        client=client_address(request, core.settings.client_ip_header),
     )
 
 

@@ -22,11 +22,12 @@ async def cdn_image(request: Request) -> Response:
     # FastAPI records only its own routes in the scope; metrics label requests by template.
     request.scope["route"] = route
     params = request.path_params
+    core = core_of(request)
     try:
-        answer = await core_of(request).delivery.serve(
+        answer = await core.delivery.serve(
             cdn_locator(params["org"], params["project"], params["ref"]),
             request.query_params.multi_items(),
-            viewer_of(request),
+            viewer_of(request, core),
         )
         return await respond(answer, render_error)
     except PixvaultError as exc:

@@ -45,7 +45,7 @@ async def slink_image(request: Request) -> Response:
         answer = await core.delivery.serve(
             BySlinkId(org, slug, image_id, ext),
             slink_params(request.query_params.multi_items()),
-            viewer_of(request),
+            viewer_of(request, core),
         )
         return await respond(answer, render_query_error)
     except PixvaultError as exc:

@@ -33,13 +33,14 @@ register_url_convertor("vault_id", VaultIdConvertor())
 async def vault_file(request: Request) -> Response:
     request.scope["route"] = route
     p = request.path_params
+    core = core_of(request)
     try:
-        answer = await core_of(request).delivery.serve(
+        answer = await core.delivery.serve(
             ByVaultPath(
                 p["vault_id"], (p["partition"], p["collection"], p["channel"]), p["filename"]
             ),
             request.query_params.multi_items(),
-            viewer_of(request),
+            viewer_of(request, core),
         )
         return await respond(answer, render_error)
     except PixvaultError as exc:
