@@ -33,6 +33,7 @@ from pixvault.domain.ids import parse_uuid
 from pixvault.domain.models import ApiKey, Image
 from pixvault.domain.paging import ImageFilter, Keyset
 from pixvault.domain.text import has_control, plain
+from pixvault.http.common.auth import core_of
 from pixvault.http.common.delivery import client_address
 from pixvault.web import session as sessions
 from pixvault.web.links import FITS, FORMATS, Links
@@ -73,7 +74,8 @@ def _field(form: FormData, name: str) -> str:
 
 def _client(request: Request) -> str:
     """The address failed sign-ins count against (the trusted proxy's header when set)."""
-    return client_address(request) or "unknown"
+    trusted = core_of(request).settings.client_ip_header
+    return client_address(request, trusted) or "unknown"
 
 
 def _done(request: Request) -> str | None:
