@@ -1,6 +1,8 @@
 """Every image gets a placeholder at upload: a BlurHash and its average colour, in every
 surface's JSON."""
 
+import uuid
+
 import blurhash
 
 from tests.helpers import jpeg, png, uploaded
@@ -15,9 +17,9 @@ async def test_a_red_jpeg_gets_a_red_placeholder(api):
     assert all(pixel[0] > 150 for row in decoded for pixel in row)
 
 
-async def test_placeholders_reach_the_vault_and_slink_shapes(api, client, core):
+async def test_the_placeholder_is_stored_with_the_image(api, core):
     image = await uploaded(api, png(40, 30))
     project = await core.projects.by_path("default/default")
-    stored = await core.library.get(project, __import__("uuid").UUID(image["id"]))
+    stored = await core.library.get(project, uuid.UUID(image["id"]))
     assert stored.blurhash == image["blurhash"] and stored.dominant_color == image["dominantColor"]
     assert len(image["blurhash"]) >= 6
