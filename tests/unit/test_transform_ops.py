@@ -10,25 +10,13 @@ from hypothesis import strategies as st
 
 from pixvault.domain.errors import InvalidInput, OutputTooLarge
 from pixvault.domain.transform import Limits, Transform, is_truthy_crop, parse_transform
-from pixvault.http.native.errors import TABLE
 from pixvault.imaging import render as render_module
 from pixvault.imaging.render import blur_sigma, render, sharpen_sigma
+from tests.unit.test_transform import parse, rejects
 
 RED = [255, 0, 0]
 WHITE = [255, 255, 255]
 BLUE = [30, 120, 200]
-
-
-def parse(query: str, limits: Limits = Limits()) -> Transform:
-    return parse_transform(parse_qsl(query, keep_blank_values=True), limits)
-
-
-def rejects(query: str, param: str, limits: Limits = Limits()) -> InvalidInput:
-    with pytest.raises(InvalidInput) as info:
-        parse(query, limits)
-    assert info.value.param == param
-    assert TABLE.lookup(info.value)[0] == 400
-    return info.value
 
 
 # -- grammar: accepted values ----------------------------------------------------------------
