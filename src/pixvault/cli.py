@@ -358,3 +358,9 @@ def users_delete(email: Annotated[str, typer.Argument(help="The user's email")])
 
     user = _run(work)
     console.print(f"Deleted user {user.email} ({user.id})")
+
+
+# `export` and `import` live in their own module, which reaches `_run` and `_emit` here.
+from pixvault.cli_transfer import register as _register_transfer  # noqa: E402
+
+_register_transfer(app)

@@ -305,6 +305,19 @@ class ProjectExists(Conflict):
         super().__init__(f"Project {path} already exists")
 
 
+class DumpInvalid(InvalidInput):
+    """A dump (`pixvault import`) that is incomplete, corrupted or not pixvault's: names the
+    file that failed; nothing has been imported."""
+
+    def __init__(self, file: str, problem: str):
+        super().__init__(f"The dump is refused, nothing was imported: {file} {problem}")
+        self.file = file
+
+
+class ImportConflict(Conflict):
+    """A dumped row clashes with a different row the target database already holds."""
+
+
 # -- the service cannot do it now ----------------------------------------------------------
 
 

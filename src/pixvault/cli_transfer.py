@@ -1,0 +1,79 @@
+"""`pixvault export DIR` and `pixvault import DIR`: move an instance or one project between
+databases and blob stores (see `services/transfer.py` for the dump's layout)."""
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from pixvault.services.core import Core
+from pixvault.services.transfer import export_dump, import_dump, verify_dump
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export_command)
+    app.command("import")(import_command)
+
+
+def export_command(
+    directory: Annotated[Path, typer.Argument(help="A new or empty directory to write")],
+    project: Annotated[
+        str | None, typer.Option(help="ORG/PROJECT: dump only this project (default: all)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Dump the instance (or one project) as JSON-lines rows, originals and a hash manifest."""
+    cli = _cli()
+    report = cli._run(lambda core: export_dump(core, directory, project), init=False)
+    rows = sum(report.rows.values())
+    cli._emit(
+        report.as_json(),
+        as_json,
+        f"Exported {report.scope}: {rows} rows and {report.blobs} originals "
+        f"({report.blob_bytes} bytes) into {directory}",
+    )
+
+
+def import_command(
+    directory: Annotated[Path, typer.Argument(help="A directory written by `pixvault export`")],
+    check: Annotated[
+        bool, typer.Option("--check", help="Only verify the dump's files; touch no database")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Verify a dump, then load it into this instance's database and blob store. Rows already
+    there with the same data are skipped; other data under the same ids is refused."""
+    cli = _cli()
+    if check:
+        try:
+            manifest = verify_dump(directory)
+        except Exception as exc:
+            cli._fail(exc, None)
+        counts = {name: entry.get("lines") for name, entry in manifest["files"].items()}
+        cli._emit(
+            {"directory": str(directory), "valid": True, "files": counts},
+            as_json,
+            f"{directory}: every file matches the manifest ({len(counts)} files, "
+            f"{manifest['blobs']['count']} originals)",
+        )
+        return
+
+    async def work(core: Core) -> Any:
+        return await import_dump(core, directory)
+
+    report = cli._run(work, init=False)
+    added, present = sum(report.added.values()), sum(report.present.values())
+    cli._emit(
+        report.as_json(),
+        as_json,
+        f"Imported {report.scope} from {directory}: {added} rows added, {present} already "
+        f"present; {report.blobs_written} originals written, {report.blobs_present} already "
+        "present",
+    )
+
+
+def _cli() -> Any:
+    # cli.py imports this module to register the commands, so its helpers are reached late.
+    from pixvault import cli
+
+    return cli
