@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from pixvault.services.blobkeys import original_key
-from tests.helpers import blob_keys, jpeg, nothing_stored, png, row_count, upload, uploaded, webp
+from tests.helpers import jpeg, nothing_stored, png, row_count, upload, uploaded, webp
 
 SEED_FIELDS = {
     "id", "projectId", "flowId", "storageKey", "storageUrl", "mimeType", "fileSize", "width",
@@ -210,7 +210,9 @@ async def test_invalid_flow_id_is_refused(api, core):
     await assert_refused(await upload(api, flowId="not-a-uuid"), 400, "VALIDATION_ERROR", core)
 
 
-async def test_another_projects_flow_is_not_found(api, core):
+async def test_another_projects_flow_id_names_a_flow_of_our_own(api, core):
+    """Flow ids are per project: naming another project's id is naming an unknown one (201,
+    a flow of ours with that id); theirs keeps its image and alias."""
     other = await core.projects.create("acme", "site")
     key = (await core.keys.issue("secret", other.id)).secret
     response = await api.post(
@@ -219,12 +221,15 @@ async def test_another_projects_flow_is_not_found(api, core):
         data={"flowAlias": "@x"},
         headers={"X-API-Key": key},
     )
-    flow_id = response.json()["data"]["flowId"]
-    rows_before = len(await blob_keys(core))
-    refused = await upload(api, flowId=flow_id)
-    assert refused.status_code == 404
-    assert refused.json()["error"]["code"] == "FLOW_NOT_FOUND"
-    assert len(await blob_keys(core)) == rows_before
+    theirs = response.json()["data"]
+    flow_id = theirs["flowId"]
+    ours = await upload(api, flowId=flow_id)
+    assert ours.status_code == 201
+    assert ours.json()["data"]["flowId"] == flow_id
+    mine = (await api.get(f"/api/v1/flows/{flow_id}")).json()["data"]
+    assert (mine["aliases"], mine["imageCount"]) == ({}, 1)
+    kept = (await api.get(f"/api/v1/flows/{flow_id}", headers={"X-API-Key": key})).json()
+    assert (kept["data"]["aliases"], kept["data"]["imageCount"]) == ({"@x": theirs["id"]}, 1)
 
 
 async def test_missing_key_is_unauthorized(client, core):

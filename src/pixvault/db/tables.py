@@ -8,6 +8,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -123,23 +124,36 @@ images = Table(
     ),
 )
 
+# A flow id names a flow within its project (the key is both): another project naming the
+# same id gets its own flow, so a foreign id behaves exactly like an unknown one.
 flows = Table(
     "flows",
     metadata,
+    Column(
+        "project_id",
+        Uuid,
+        ForeignKey("projects.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     Column("id", Uuid, primary_key=True),
-    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
     Column("meta", JSON, nullable=False),
     _ts("created_at"),
     _ts("updated_at"),
-    Index("ix_flows_project", "project_id", "id"),
 )
 
 flow_aliases = Table(
     "flow_aliases",
     metadata,
-    Column("flow_id", Uuid, ForeignKey("flows.id", ondelete="CASCADE"), primary_key=True),
+    Column("project_id", Uuid, primary_key=True),
+    Column("flow_id", Uuid, primary_key=True),
     Column("alias", String(65), primary_key=True),
     Column("image_id", Uuid, ForeignKey("images.id", ondelete="CASCADE"), nullable=False),
+    ForeignKeyConstraint(
+        ["project_id", "flow_id"],
+        ["flows.project_id", "flows.id"],
+        name="fk_flow_aliases_flow",
+        ondelete="CASCADE",
+    ),
     Index("ix_flow_aliases_image", "image_id"),
 )
 

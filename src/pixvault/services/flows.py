@@ -1,7 +1,9 @@
 """Flows: project-scoped groups of images with their own alias map.
 
 A flow id handed out on upload is "pending": its row is created when something first needs it
-(a flow alias, an explicit reference, or a lookup of a flow that has images).
+(a flow alias, an explicit reference, or a lookup of a flow that has images). Flow ids are
+names within a project: another project naming the same id (pending or not) gets a flow of
+its own, so it can neither take this one over nor tell that it exists.
 """
 
 import uuid
@@ -41,8 +43,7 @@ class FlowService:
         if not has_images:
             raise FlowNotFound(flow_id)
         async with self.db.write() as conn:
-            if not await rows.claim(conn, project.id, flow_id):
-                raise FlowNotFound(flow_id)
+            await rows.claim(conn, project.id, flow_id)
         return await self._load(project, flow_id)  # type: ignore[return-value]
 
     async def images(
@@ -71,13 +72,13 @@ class FlowService:
             targets[alias] = (await self.library.resolve(project, ref, flow_id=str(flow_id))).id
         async with self.db.write() as conn:
             for alias, image_id in targets.items():
-                await rows.set_alias(conn, flow_id, alias, image_id)
+                await rows.set_alias(conn, project.id, flow_id, alias, image_id)
         return await self.get(project, flow_id)
 
     async def remove_alias(self, project: Project, flow_id: uuid.UUID, alias: str) -> Flow:
         await self.get(project, flow_id)
         async with self.db.write() as conn:
-            removed = await rows.remove_alias(conn, flow_id, alias)
+            removed = await rows.remove_alias(conn, project.id, flow_id, alias)
         if not removed:
             raise AliasNotFound(alias, flow_id=flow_id, in_map=True)
         return await self.get(project, flow_id)
@@ -91,7 +92,7 @@ class FlowService:
             await self.library.delete(project, image_id, include_deleted=True)
         async with self.db.write() as conn:
             await image_rows.unlink_flow(conn, project.id, flow_id)
-            await rows.delete_flow(conn, flow_id)
+            await rows.delete_flow(conn, project.id, flow_id)
 
     async def _load(self, project: Project, flow_id: uuid.UUID) -> Flow | None:
         return (await self._load_many(project, [flow_id])).get(flow_id)

@@ -23,7 +23,6 @@ from pixvault.db.rows import now, to_image
 from pixvault.domain.aliases import TECHNICAL, validate_alias
 from pixvault.domain.errors import (
     AliasNotFound,
-    FlowNotFound,
     ImageNotFound,
     InvalidInput,
     PathTaken,
@@ -141,8 +140,6 @@ class LibraryService:
                 raise InvalidInput(
                     "flowAlias needs a flow: omit flowId or pass one", param="flowId"
                 )
-        if upload.flow_is_explicit and upload.flow_id is not None:
-            await self._check_flow_owner(project, upload.flow_id)
         staged.finish()
         source = staged.data if staged.data is not None else staged.path
         assert source is not None
@@ -225,13 +222,15 @@ class LibraryService:
         needs_flow_row = upload.flow_id is not None and (
             upload.flow_is_explicit or upload.flow_alias is not None
         )
-        if needs_flow_row and not await flow_rows.claim(conn, project.id, upload.flow_id):
-            raise FlowNotFound(upload.flow_id)
+        if needs_flow_row:
+            await flow_rows.claim(conn, project.id, upload.flow_id)
         await rows.insert_image(conn, row)
         if upload.alias is not None:
             await rows.claim_alias(conn, project.id, row["id"], upload.alias)
         if upload.flow_alias is not None:
-            await flow_rows.set_alias(conn, upload.flow_id, upload.flow_alias, row["id"])
+            await flow_rows.set_alias(
+                conn, project.id, upload.flow_id, upload.flow_alias, row["id"]
+            )
 
     async def _forget_blob(self, key: str) -> None:
         try:
@@ -451,12 +450,6 @@ class LibraryService:
             found = (await conn.execute(rows.keyset_page(project.id, only, limit, start))).all()
         items = [to_image(r) for r in found[:limit]]
         return KeysetPage(items, limit, len(found) > limit, start.direction)
-
-    async def _check_flow_owner(self, project: Project, flow_id: uuid.UUID) -> None:
-        async with self.db.read() as conn:
-            owner = await flow_rows.owner(conn, flow_id)
-        if owner is not None and owner != project.id:
-            raise FlowNotFound(flow_id)
 
 
 def _generated_name(upload: NewUpload, image_id: uuid.UUID, mime: str) -> str | None:

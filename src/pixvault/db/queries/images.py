@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from pixvault.db.queries import users as user_rows
 from pixvault.db.queries.json_tags import TagLike
 from pixvault.db.rows import now
-from pixvault.db.tables import flow_aliases, flows, images, projects
+from pixvault.db.tables import flow_aliases, images, projects
 from pixvault.domain.paging import ImageFilter, Keyset, Order
 
 
@@ -102,10 +102,9 @@ def by_flow_alias(project_id: uuid.UUID, flow_id: uuid.UUID, alias: str) -> Sele
     return (
         select(images)
         .join(flow_aliases, flow_aliases.c.image_id == images.c.id)
-        .join(flows, flows.c.id == flow_aliases.c.flow_id)
         .where(
             live(project_id),
-            flows.c.project_id == project_id,
+            flow_aliases.c.project_id == project_id,
             flow_aliases.c.flow_id == flow_id,
             flow_aliases.c.alias == alias,
         )
@@ -132,6 +131,8 @@ def matching(project_id: uuid.UUID, only: ImageFilter) -> list[ColumnElement[boo
         where.append(images.c.alias == only.alias)
     if only.owner_id is not None:
         where.append(images.c.owner_id == only.owner_id)
+    if only.sha256 is not None:
+        where.append(images.c.sha256 == only.sha256)
     if only.public_only:
         where.append(images.c.is_public.is_(True))
     if only.private_only:
