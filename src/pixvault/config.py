@@ -29,6 +29,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # Logs on stderr: `auto` is human-readable lines on a terminal, JSON lines otherwise.
+    log_format: Literal["auto", "text", "json"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     # Users and sign-in
     registration: bool = True
