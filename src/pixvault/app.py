@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 from pixvault import __version__, web
 from pixvault.config import Settings
 from pixvault.http import ops
+from pixvault.http.common.admission import AdmissionControl
 from pixvault.http.common.errors import Render, from_http_exception
 from pixvault.http.native import admin, cdn, flows, images
 from pixvault.http.native.errors import render_error as native_error
@@ -20,6 +21,7 @@ from pixvault.http.vaults import assets as vault_assets
 from pixvault.http.vaults import delivery as vault_delivery
 from pixvault.http.vaults.errors import render_error as vault_error
 from pixvault.observability import RequestContext
+from pixvault.services.admission import Admission
 from pixvault.services.core import Core, build_core, ensure_schema_current, initialise
 
 # The routes, in the order they are matched. Public delivery is the hot path: matched first,
@@ -94,15 +96,26 @@ def create_app(
         app.include_router(router)
     web.mount(app)  # the web UI at /ui (static files at /ui/static) and `/` redirecting there
     app.add_exception_handler(HTTPException, _unmatched)
+    app.add_middleware(
+        AdmissionControl,
+        admission=Admission.from_settings(settings),
+        envelope=envelope_for,
+        body_timeout=settings.body_timeout_seconds,
+        # With METRICS_PORT set, /metrics is served there (server.py) and is not public here.
+        hidden=frozenset() if settings.metrics_port is None else frozenset({"/metrics"}),
+    )
     app.add_middleware(RequestContext)
     return app
 
 
+def envelope_for(path: str) -> Render:
+    """The error renderer of the surface that owns `path`, route or no route."""
+    return next(render for prefix, render in UNMATCHED if path.startswith(prefix))
+
+
 async def _unmatched(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    path = request.url.path
-    render = next(render for prefix, render in UNMATCHED if path.startswith(prefix))
-    return render(from_http_exception(exc, request))
+    return envelope_for(request.url.path)(from_http_exception(exc, request))
 
 
 def served_app() -> FastAPI:

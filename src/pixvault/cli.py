@@ -10,10 +10,10 @@ from datetime import timedelta
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
-import uvicorn
 from rich.console import Console
 from rich.table import Table
 
+from pixvault import server
 from pixvault.config import Settings
 from pixvault.db import migrate as migrations
 from pixvault.domain.errors import InvalidInput, PixvaultError
@@ -157,13 +157,11 @@ def serve(
         metrics_dir = tempfile.mkdtemp(prefix="pixvault-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
-        uvicorn.run(
-            "pixvault.app:served_app",
-            factory=True,
+        server.serve(
+            settings,
             host=host or settings.host,
             port=port or settings.port,
             workers=workers,
-            proxy_headers=True,
             log_config=log_config(),
         )
     finally:

@@ -29,6 +29,21 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # Serve /metrics on this port only (on HOST), not on PORT; unset: /metrics on PORT.
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+
+    # Admission control, per process (services/admission.py): API and UI requests beyond
+    # MAX_IN_FLIGHT at once, and public delivery beyond MAX_IN_FLIGHT_DELIVERY, wait in line
+    # (at most ADMISSION_QUEUE each, QUEUE_WAIT_SECONDS each); past that 429 + Retry-After.
+    max_in_flight: int = Field(16, ge=1)
+    max_in_flight_delivery: int = Field(256, ge=1)
+    admission_queue: int = Field(64, ge=0)
+    queue_wait_seconds: float = Field(1.0, gt=0)
+    # Slow clients: the request line and headers must arrive within HEADER_TIMEOUT_SECONDS
+    # of the connection (or of the first byte of a keep-alive request); a body that pauses
+    # for BODY_TIMEOUT_SECONDS gets 408.
+    header_timeout_seconds: float = Field(5.0, gt=0)
+    body_timeout_seconds: float = Field(10.0, gt=0)
     # Logs on stderr: `auto` is human-readable lines on a terminal, JSON lines otherwise.
     log_format: Literal["auto", "text", "json"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"

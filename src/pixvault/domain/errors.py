@@ -329,6 +329,27 @@ class RenderQueueFull(PixvaultError):
         self.retry_after = retry_after
 
 
+class Overloaded(PixvaultError):
+    """This process already has as much work in flight (and waiting) as it may take."""
+
+    def __init__(self, retry_after: int = 1):
+        super().__init__(
+            f"The server is at capacity and did not start this request; retry in {retry_after} "
+            "seconds (nothing was done)"
+        )
+        self.retry_after = retry_after
+
+
+class RequestTimeout(PixvaultError):
+    """The client stopped sending its request body."""
+
+    def __init__(self, seconds: float):
+        super().__init__(
+            f"No part of the request body arrived for {seconds:g} seconds; send the body "
+            "without pauses (nothing was stored)"
+        )
+
+
 class RenderRateLimited(PixvaultError):
     """One client asked for more new derivatives than its allowance per minute."""
 

@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 from pixvault.domain.errors import (
     InvalidInput,
     MethodNotAllowed,
+    Overloaded,
     PixvaultError,
     RangeNotSatisfiable,
     RenderQueueFull,
@@ -56,7 +57,7 @@ class ErrorTable:
 
 
 def error_headers(exc: PixvaultError) -> dict[str, str]:
-    if isinstance(exc, RenderQueueFull | TooManyAttempts | RenderRateLimited):
+    if isinstance(exc, RenderQueueFull | TooManyAttempts | RenderRateLimited | Overloaded):
         return {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, RangeNotSatisfiable):
         return {"Content-Range": f"bytes */{exc.size}"}

@@ -34,6 +34,8 @@ TABLE = ErrorTable(
         e.RangeNotSatisfiable: (416, "RANGE_NOT_SATISFIABLE"),
         e.RenderQueueFull: (429, "RENDER_QUEUE_FULL"),
         e.RenderRateLimited: (429, "RATE_LIMITED"),
+        e.Overloaded: (429, "OVERLOADED"),
+        e.RequestTimeout: (408, "REQUEST_TIMEOUT"),
         e.StorageUnavailable: (503, "STORAGE_UNAVAILABLE"),
         e.PixvaultError: (400, "VALIDATION_ERROR"),
     },

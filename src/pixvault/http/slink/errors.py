@@ -36,6 +36,8 @@ _COMMON: dict[type[e.PixvaultError], tuple[int, str]] = {
     e.TooManyAttempts: (429, "plain"),
     e.RenderQueueFull: (429, "plain"),
     e.RenderRateLimited: (429, "plain"),
+    e.Overloaded: (429, "plain"),
+    e.RequestTimeout: (408, "plain"),
     e.StorageUnavailable: (503, "plain"),
     e.PixvaultError: (400, "plain"),
 }

@@ -20,6 +20,8 @@ TABLE = ErrorTable(
         e.RenderQueueFull: (429, "RATE_LIMITED"),
         e.RenderRateLimited: (429, "RATE_LIMITED"),
         e.TooManyAttempts: (429, "RATE_LIMITED"),
+        e.Overloaded: (429, "RATE_LIMITED"),
+        e.RequestTimeout: (408, "REQUEST_TIMEOUT"),
         e.StorageUnavailable: (503, "STORAGE_UNAVAILABLE"),
         e.PixvaultError: (400, "INVALID_PARAMS"),
     },

@@ -1,0 +1,95 @@
+"""Admission control: how much work one process takes on at once.
+
+A `Lane` lets `limit` requests run at once. Past that a request waits in line (first come,
+first served), at most `queue` of them and each at most `max_wait` seconds; past either bound
+it is refused with `Overloaded` before any of its work is done, so the work already admitted
+finishes at full speed and the client is told when to retry (as nginx's `limit_conn` and
+Envoy's overload manager do). A slot freed is handed straight to the next in line.
+
+`Admission` holds the lanes of one process: `work` for the APIs and the UI (uploads, lists,
+sign-ins: the CPU- and database-heavy routes) and `delivery` for public image URLs, whose
+cached hits cost well under a millisecond, so that a flood of uploads never delays them
+(their cold renders are bounded again by the render pool). Health, readiness and metrics are
+never admitted through a lane: a busy process must still say that it is alive.
+"""
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass
+
+from pixvault.config import Settings
+from pixvault.domain.errors import Overloaded
+
+
+class Lane:
+    def __init__(self, name: str, *, limit: int, queue: int, max_wait: float):
+        self.name = name
+        self.limit = limit
+        self.queue = queue
+        self.max_wait = max_wait
+        self.in_flight = 0
+        self._line: deque[asyncio.Future[None]] = deque()
+        # Retry-After: about how long the line takes to move on, in whole seconds.
+        self.retry_after = max(1, round(max_wait))
+
+    @property
+    def waiting(self) -> int:
+        return len(self._line)
+
+    def join(self) -> asyncio.Future[None] | None:
+        """None when the request may start now (it holds a slot: call `leave`); else a
+        future that resolves when a slot is handed to it, or fails with `Overloaded` after
+        `max_wait`. Raises `Overloaded` when the line is full."""
+        if self.in_flight < self.limit and not self._line:
+            self.in_flight += 1
+            return None
+        if len(self._line) >= self.queue:
+            raise Overloaded(self.retry_after)
+        ticket: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._line.append(ticket)
+        timer = asyncio.get_running_loop().call_later(self.max_wait, self._expire, ticket)
+        ticket.add_done_callback(lambda _: timer.cancel())
+        return ticket
+
+    def withdraw(self, ticket: asyncio.Future[None]) -> None:
+        """The request gave up (its client left): leave the line, or pass on the slot it
+        was just handed."""
+        if not ticket.done():
+            self._line.remove(ticket)
+            ticket.cancel()
+        elif not ticket.cancelled() and ticket.exception() is None:
+            self.leave()
+
+    def leave(self) -> None:
+        while self._line:
+            ticket = self._line.popleft()
+            if not ticket.done():
+                ticket.set_result(None)  # the slot moves on; in_flight stays
+                return
+        self.in_flight -= 1
+
+    def _expire(self, ticket: asyncio.Future[None]) -> None:
+        if not ticket.done():
+            self._line.remove(ticket)
+            ticket.set_exception(Overloaded(self.retry_after))
+
+
+@dataclass(frozen=True)
+class Admission:
+    work: Lane
+    delivery: Lane
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Admission":
+        def lane(name: str, limit: int) -> Lane:
+            return Lane(
+                name,
+                limit=limit,
+                queue=settings.admission_queue,
+                max_wait=settings.queue_wait_seconds,
+            )
+
+        return cls(
+            work=lane("work", settings.max_in_flight),
+            delivery=lane("delivery", settings.max_in_flight_delivery),
+        )
