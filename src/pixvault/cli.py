@@ -6,7 +6,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
@@ -14,27 +14,41 @@ from rich.console import Console
 from rich.table import Table
 
 from pixvault import server
+from pixvault.cli_output import errors, fail, show_table
+from pixvault.cli_upload import upload
 from pixvault.config import Settings
 from pixvault.db import migrate as migrations
 from pixvault.domain.errors import InvalidInput, PixvaultError
-from pixvault.domain.ids import parse_uuid
+from pixvault.domain.models import ApiKey, Project
 from pixvault.imaging.malloc import limit_arenas
 from pixvault.observability import log_config
 from pixvault.services.core import Core, build_core, ensure_schema_current, initialise
 from pixvault.services.gc import GcReport, collect, parse_duration
+from pixvault.services.keys import Revocation
 from pixvault.services.projects import split_path
 from pixvault.startup import explain
 
-app = typer.Typer(help="pixvault: self-hosted image hosting, management and delivery.")
+ENVIRONMENT = (
+    "Configuration comes from PIXVAULT_* environment variables (or a .env file): "
+    "PIXVAULT_DATA_DIR (default ./data), PIXVAULT_DATABASE_URL (default: SQLite in the data "
+    "directory), PIXVAULT_STORAGE_URL (default: DATA_DIR/blobs); README lists them all. "
+    "`pixvault upload` reads PIXVAULT_SERVER and PIXVAULT_KEY."
+)
+
+app = typer.Typer(
+    help="pixvault: self-hosted image hosting, management and delivery.",
+    epilog=ENVIRONMENT,
+)
 projects_app = typer.Typer(help="Manage projects.")
 keys_app = typer.Typer(help="Manage API keys.")
 users_app = typer.Typer(help="Manage users (who sign in to the Slink API and the web UI).")
 app.add_typer(projects_app, name="projects")
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
+app.command()(upload)
 console = Console()
-errors = Console(stderr=True)
 T = TypeVar("T")
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON")]
 
 
 def _run(work: Callable[[Core], Awaitable[T]], *, init: bool = True) -> T:
@@ -67,15 +81,14 @@ def _fail(exc: Exception, database_url: str | None) -> NoReturn:
     message = explain(exc, database_url)
     if message is None:
         raise exc
-    errors.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1) from None
+    fail(message)
 
 
 def _emit(data: dict[str, Any], as_json: bool, text: str) -> None:
     if as_json:
         typer.echo(json.dumps(data))
     else:
-        console.print(text)
+        console.print(text, soft_wrap=True)
 
 
 @app.command()
@@ -222,12 +235,26 @@ def projects_create(
 
 
 @projects_app.command("list")
-def projects_list() -> None:
+def projects_list(as_json: JsonFlag = False) -> None:
     """List projects."""
+    found = _run(lambda core: core.projects.list())
+    if as_json:
+        typer.echo(json.dumps([_project_json(p) for p in found]))
+        return
     table = Table("id", "project", "vault id")
-    for project in _run(lambda core: core.projects.list()):
+    for project in found:
         table.add_row(str(project.id), project.path, project.vault_id)
-    console.print(table)
+    show_table(table)
+
+
+def _project_json(project: Project) -> dict[str, Any]:
+    return {
+        "id": str(project.id),
+        "org": project.org_slug,
+        "slug": project.slug,
+        "path": project.path,
+        "vaultId": project.vault_id,
+    }
 
 
 @keys_app.command("create")
@@ -267,27 +294,72 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list(project: Annotated[str | None, typer.Option(help="ORG/PROJECT")] = None) -> None:
+def keys_list(
+    project: Annotated[
+        str | None, typer.Option(help="ORG/PROJECT (default: every project's keys)")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
     """List keys (prefixes only; secrets are never stored)."""
 
-    async def work(core: Core) -> Any:
+    async def work(core: Core) -> tuple[list[ApiKey], dict[Any, str]]:
         project_id = None if project is None else (await core.projects.by_path(project)).id
-        return await core.keys.list(project_id)
+        paths = {p.id: p.path for p in await core.projects.list()}
+        return await core.keys.list(project_id), paths
 
+    found, paths = _run(work)
+    if as_json:
+        typer.echo(json.dumps([_key_json(k, paths) for k in found]))
+        return
     table = Table("id", "kind", "prefix", "project", "label", "revoked")
-    for key in _run(work):
+    for key in found:
         table.add_row(
-            str(key.id), key.kind, key.prefix, str(key.project_id or "-"), key.label or "",
+            str(key.id), key.kind, key.prefix, paths.get(key.project_id, "-"), key.label or "",
             "yes" if key.revoked_at else "",
         )  # fmt: skip
-    console.print(table)
+    show_table(table)
+
+
+def _key_json(key: ApiKey, paths: dict[Any, str]) -> dict[str, Any]:
+    def when(moment: datetime | None) -> str | None:
+        return None if moment is None else moment.isoformat()
+
+    return {
+        "id": str(key.id),
+        "kind": key.kind,
+        "prefix": key.prefix,
+        "projectId": None if key.project_id is None else str(key.project_id),
+        "project": paths.get(key.project_id),
+        "userId": None if key.user_id is None else str(key.user_id),
+        "label": key.label,
+        "createdAt": when(key.created_at),
+        "expiresAt": when(key.expires_at),
+        "lastUsedAt": when(key.last_used_at),
+        "revokedAt": when(key.revoked_at),
+    }
 
 
 @keys_app.command("revoke")
-def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id")]) -> None:
-    """Revoke a key; requests using it get 401 from now on."""
-    key = _run(lambda core: core.keys.revoke(parse_uuid(key_id, param="keyId")))
-    console.print(f"Revoked key {key.id}")
+def keys_revoke(
+    key_id: Annotated[
+        str, typer.Argument(help="The key's id, or enough of its start to name one key")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Revoke a key; requests using it get 401 from now on. Revoking a revoked key changes
+    nothing, says so, and exits 0."""
+
+    async def work(core: Core) -> Revocation:
+        return await core.keys.revocation((await core.keys.find(key_id)).id)
+
+    done = _run(work)
+    key = done.key
+    revoked_at = None if key.revoked_at is None else key.revoked_at.isoformat()
+    data = {"id": str(key.id), "revokedAt": revoked_at, "alreadyRevoked": done.already}
+    text = f"Revoked key {key.id}"
+    if done.already:
+        text = f"Key {key.id} was already revoked (at {key.revoked_at:%Y-%m-%d %H:%M:%S %Z})"
+    _emit(data, as_json, text)
 
 
 @users_app.command("create")
@@ -322,9 +394,13 @@ def users_create(
 
 
 @users_app.command("list")
-def users_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
+def users_list(as_json: JsonFlag = False) -> None:
     """List users."""
-    found = _run(lambda core: core.users.list())
+
+    async def work(core: Core) -> tuple[list[Any], dict[Any, str]]:
+        return await core.users.list(), {p.id: p.path for p in await core.projects.list()}
+
+    found, paths = _run(work)
     if as_json:
         rows = [
             {
@@ -334,15 +410,18 @@ def users_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON"
                 "displayName": u.display_name,
                 "admin": u.is_admin,
                 "projectIds": [str(p) for p in u.project_ids],
+                "projects": [paths.get(p) for p in u.project_ids],
             }
             for u in found
         ]
         typer.echo(json.dumps(rows))
         return
-    table = Table("id", "email", "username", "display name", "admin")
+    table = Table("id", "email", "username", "display name", "admin", "projects")
     for u in found:
-        table.add_row(str(u.id), u.email, u.username, u.display_name, "yes" if u.is_admin else "")
-    console.print(table)
+        projects = ", ".join(paths.get(p, str(p)) for p in u.project_ids)
+        admin = "yes" if u.is_admin else ""
+        table.add_row(str(u.id), u.email, u.username, u.display_name, admin, projects)
+    show_table(table)
 
 
 @users_app.command("delete")

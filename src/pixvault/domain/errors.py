@@ -261,8 +261,23 @@ class UserNotFound(NotFound):
 
 
 class KeyNotFound(NotFound):
-    def __init__(self, key_id: uuid.UUID):
-        super().__init__(f"API key {key_id} not found")
+    def __init__(self, key_id: uuid.UUID | str):
+        if isinstance(key_id, str):  # a prefix of an id
+            super().__init__(f"No API key id is or starts with {key_id!r}; list the keys for it")
+        else:
+            super().__init__(f"API key {key_id} not found")
+
+
+class AmbiguousKeyPrefix(InvalidInput):
+    """A shortened key id that more than one key's id starts with."""
+
+    def __init__(self, prefix: str, matches: list[uuid.UUID]):
+        many = "more than 5" if len(matches) > 5 else str(len(matches))
+        shown = ", ".join(str(m) for m in matches[:5])
+        super().__init__(
+            f"Key id prefix {prefix!r} matches {many} keys ({shown}); give more of the id",
+            param="keyId",
+        )
 
 
 class RouteNotFound(NotFound):

@@ -106,6 +106,7 @@ class ImageFilter:
     in_folders: bool = False  # only files with a folder path (the vault surface's assets)
     search: str | None = None
     search_in: frozenset[str] = frozenset({"filename", "description", "alias", "tags"})
+    sha256: str | None = None  # lowercase hex: the project's files with this content
 
     def __post_init__(self) -> None:
         for name in ("source", "alias", "search", "partition", "collection", "channel"):
@@ -118,11 +119,21 @@ class ImageFilter:
         """True when the list is every (live) image: its total is the project's counter."""
         narrowing = (
             self.flow_id, self.source, self.alias, self.owner_id, self.search or None,
-            self.partition, self.collection, self.channel,
+            self.partition, self.collection, self.channel, self.sha256,
         )  # fmt: skip
-        return narrowing == (None,) * 8 and not (
+        return narrowing == (None,) * 9 and not (
             self.public_only or self.private_only or self.in_folders
         )
+
+
+def parse_sha256(text: str, param: str) -> str:
+    """A SHA-256 content hash as 64 hex digits (any case), lowercased."""
+    digest = text.strip().lower()
+    if len(digest) != 64 or not set(digest) <= set("0123456789abcdef"):
+        raise InvalidInput(
+            f"{param} must be a SHA-256 as 64 hex digits, got {text[:80]!r}", param=param
+        )
+    return digest
 
 
 @dataclass(frozen=True)

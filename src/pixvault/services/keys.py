@@ -14,7 +14,13 @@ from pixvault.db.engine import Database
 from pixvault.db.queries import epochs
 from pixvault.db.queries import keys as rows
 from pixvault.db.rows import now, to_key, to_project, utc
-from pixvault.domain.errors import BootstrapClosed, InvalidInput, KeyNotFound, KeyRejected
+from pixvault.domain.errors import (
+    AmbiguousKeyPrefix,
+    BootstrapClosed,
+    InvalidInput,
+    KeyNotFound,
+    KeyRejected,
+)
 from pixvault.domain.ids import new_id
 from pixvault.domain.models import ApiKey, IssuedKey
 from pixvault.domain.principal import Guest, KeyPrincipal, Principal
@@ -25,10 +31,17 @@ PREFIXES = {"secret": "sk_", "public": "pk_", "master": "mk_"}
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
 MAX_EXPIRY_DAYS = 36_500
 _EXPIRED = "This API key expired; create a new one"
+_HEX = frozenset("0123456789abcdef")
 
 
 def hash_key(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Revocation:
+    key: ApiKey
+    already: bool  # the key was revoked before this call (nothing changed)
 
 
 @dataclass(frozen=True)
@@ -104,6 +117,25 @@ class KeyService:
             raise KeyNotFound(key_id)
         return to_key(row)
 
+    async def find(self, ref: str) -> ApiKey:
+        """The key whose id is `ref` or starts with it (hex digits, dashes optional), as long
+        as exactly one key's id does."""
+        digits = ref.strip().lower().replace("-", "")
+        if not digits or len(digits) > 32 or not set(digits) <= _HEX:
+            raise InvalidInput(
+                f"keyId must be a key id or the start of one (hex digits), got {ref!r}",
+                param="keyId",
+            )
+        low = uuid.UUID(digits.ljust(32, "0"))
+        high = uuid.UUID(digits.ljust(32, "f"))
+        async with self.db.read() as conn:
+            found = [to_key(r) for r in await rows.by_id_range(conn, low, high, limit=6)]
+        if not found:
+            raise KeyNotFound(ref)
+        if len(found) > 1:
+            raise AmbiguousKeyPrefix(ref, [k.id for k in found])
+        return found[0]
+
     async def list(
         self, project_id: uuid.UUID | None = None, *, user_id: uuid.UUID | None = None
     ) -> list[ApiKey]:
@@ -122,14 +154,19 @@ class KeyService:
         return await self.revoke(key_id)
 
     async def revoke(self, key_id: uuid.UUID) -> ApiKey:
+        return (await self.revocation(key_id)).key
+
+    async def revocation(self, key_id: uuid.UUID) -> Revocation:
+        """Revoke the key, telling whether it was revoked already (then nothing changes)."""
         async with self.db.write() as conn:
             revoked = await rows.revoke(conn, key_id, now())
-            await epochs.bump(conn, "keys")
+            if revoked:
+                await epochs.bump(conn, "keys")
         self._valid.clear()
         key = await self.get(key_id)
         if not revoked and key.revoked_at is None:
             raise KeyNotFound(key_id)
-        return key
+        return Revocation(key, already=not revoked)
 
     async def count(self) -> int:
         async with self.db.read() as conn:

@@ -33,6 +33,20 @@ async def by_hash(conn: AsyncConnection, key_hash: str) -> Row[Any] | None:
     return (await conn.execute(BY_HASH_WITH_PROJECT, {"key_hash": key_hash})).first()
 
 
+async def by_id_range(
+    conn: AsyncConnection, low: uuid.UUID, high: uuid.UUID, limit: int
+) -> Sequence[Row[Any]]:
+    """Up to `limit` keys whose id lies in [low, high]: the ids sharing a hex prefix form one
+    range, which the primary key serves on both databases (no text cast)."""
+    query = (
+        select(api_keys)
+        .where(api_keys.c.id >= low, api_keys.c.id <= high)
+        .order_by(api_keys.c.id)
+        .limit(limit)
+    )
+    return (await conn.execute(query)).all()
+
+
 async def listed(conn: AsyncConnection, project_id: uuid.UUID | None) -> Sequence[Row[Any]]:
     query = select(api_keys).order_by(api_keys.c.id)
     if project_id is not None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pixvault.domain.errors import InvalidInput
 from pixvault.domain.ids import parse_uuid
 from pixvault.domain.models import FocalPoint, Image, Project
-from pixvault.domain.paging import ImageFilter
+from pixvault.domain.paging import ImageFilter, parse_sha256
 from pixvault.domain.text import check_value, parse_json_object, plain
 from pixvault.http.common.auth import Reader, Writer, core_of
 from pixvault.http.common.errors import enveloped_route
@@ -81,7 +81,9 @@ async def upload_image(request: Request, project: Writer) -> JSONResponse:
 @router.get(
     "/images",
     summary="List images",
-    dependencies=[known_params("flowId", "source", "alias", "limit", "offset", "includeDeleted")],
+    dependencies=[
+        known_params("flowId", "source", "alias", "fileHash", "limit", "offset", "includeDeleted")
+    ],
 )
 async def list_images(
     request: Request,
@@ -89,6 +91,9 @@ async def list_images(
     flowId: str | None = None,
     source: str | None = None,
     alias: str | None = None,
+    fileHash: Annotated[
+        str | None, Query(description="Only the images with this SHA-256 (64 hex digits)")
+    ] = None,
     limit: Annotated[int, Query()] = 20,
     offset: Annotated[int, Query()] = 0,
     includeDeleted: bool = False,
@@ -98,6 +103,7 @@ async def list_images(
         source=source,
         alias=alias,
         include_deleted=includeDeleted,
+        sha256=None if fileHash is None else parse_sha256(fileHash, "fileHash"),
     )
     page = await core_of(request).library.list(project, only, limit=limit, offset=offset)
     return paged(page, [image_json(request, project, i) for i in page.items])
