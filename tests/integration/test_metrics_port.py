@@ -1,0 +1,71 @@
+"""/metrics on a port of its own (METRICS_PORT): served there, for one worker and for several,
+and no longer on the public port, where it is an unknown path in the native envelope."""
+
+import os
+import signal
+import subprocess
+
+import httpx
+
+from tests.integration.serving import serving
+from tests.integration.test_cli import PIXVAULT
+from tests.s3 import free_port, wait_until_answers
+
+HEALTH_COUNT = 'pixvault_http_requests_total{method="GET",route="/health",status="200"}'
+
+
+def test_metrics_move_to_their_own_port(tmp_path):
+    metrics_port = free_port()
+    with serving(tmp_path, metrics_port=str(metrics_port)) as served:
+        for _ in range(3):
+            assert httpx.get(f"{served.base}/health").status_code == 200
+        public = httpx.get(f"{served.base}/metrics")
+        private = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics")
+    assert public.status_code == 404
+    assert public.json() == {
+        "success": False,
+        "error": {
+            "code": "NOT_FOUND",
+            "message": "No endpoint answers GET /metrics; see /docs for the API",
+        },
+    }
+    assert private.status_code == 200
+    assert private.headers["content-type"].startswith("text/plain")
+    line = next(x for x in private.text.splitlines() if x.startswith(HEALTH_COUNT))
+    assert float(line.split()[-1]) >= 3
+
+
+def test_without_a_metrics_port_the_main_port_serves_them(tmp_path):
+    with serving(tmp_path) as served:
+        answer = httpx.get(f"{served.base}/metrics")
+    assert answer.status_code == 200
+    assert "pixvault_http_requests_total" in answer.text
+
+
+def test_the_metrics_port_counts_every_worker(tmp_path):
+    port, metrics_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIXVAULT_", "PROMETHEUS_"))}
+    env |= {
+        "PIXVAULT_DATA_DIR": str(tmp_path / "data"),
+        "PIXVAULT_METRICS_PORT": str(metrics_port),
+        "TMPDIR": str(tmp_path),
+    }
+    with (tmp_path / "serve.log").open("wb") as log:
+        process = subprocess.Popen(
+            [PIXVAULT, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_answers(process, f"{base}/health", 60, "pixvault serve --workers 2")
+        for _ in range(40):  # a new connection each: the kernel spreads them over the workers
+            assert httpx.get(f"{base}/health", headers={"Connection": "close"}).status_code == 200
+        text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+    line = next(x for x in text.splitlines() if x.startswith(HEALTH_COUNT))
+    assert float(line.split()[-1]) >= 40
