@@ -1,34 +1,46 @@
+# Every target installs what it needs into .venv first, frozen from uv.lock (scripts/ensure-venv):
+# `run` only what serving needs, `test`/`lint`/`bench` the test extra as well.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+ENSURE := PYTHON=$(PYTHON) VENV=$(VENV) scripts/ensure-venv
+# -rfEs: a summary line for every failure, error and skip, skips with their reason.
+PYTEST_FLAGS ?= -q -rfEs
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench lock venv clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
-
-run: $(STAMP)
+run:
+	@$(ENSURE) run
 	$(BIN)/pixvault serve
 
-lint: $(STAMP)
+lint:
+	@$(ENSURE) test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-format: $(STAMP)
+format:
+	@$(ENSURE) test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 test: lint
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_FLAGS) $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench:
+	@$(ENSURE) test
 	$(BIN)/python -m bench
+
+# After changing dependencies in pyproject.toml: re-resolve uv.lock (existing pins are kept)
+# and commit it; every target refuses a uv.lock that does not match pyproject.toml.
+lock:
+	@$(ENSURE) none
+	UV_PYTHON_DOWNLOADS=never $(BIN)/uv lock
+	@echo "uv.lock updated: commit it with pyproject.toml"
+
+# The venv and uv only (no project packages).
+venv:
+	@$(ENSURE) none
 
 clean:
 	rm -rf $(VENV) data bench/.work
