@@ -1,13 +1,23 @@
 """`pixvault export DIR` and `pixvault import DIR`: move an instance or one project between
 databases and blob stores (see `services/transfer.py` for the dump's layout)."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from pixvault.services.core import Core
+from pixvault.services.transfer import Progress as Told
 from pixvault.services.transfer import export_dump, import_dump, verify_dump
+
+_PHASES = {
+    "export": "copying originals",
+    "verify": "verifying originals",
+    "import": "writing originals",
+}
 
 
 def register(app: typer.Typer) -> None:
@@ -24,7 +34,8 @@ def export_command(
 ) -> None:
     """Dump the instance (or one project) as JSON-lines rows, originals and a hash manifest."""
     cli = _cli()
-    report = cli._run(lambda core: export_dump(core, directory, project), init=False)
+    with _progress() as told:
+        report = cli._run(lambda core: export_dump(core, directory, project, told), init=False)
     rows = sum(report.rows.values())
     cli._emit(
         report.as_json(),
@@ -46,7 +57,8 @@ def import_command(
     cli = _cli()
     if check:
         try:
-            manifest = verify_dump(directory)
+            with _progress() as told:
+                manifest = verify_dump(directory, told)
         except Exception as exc:
             cli._fail(exc, None)
         counts = {name: entry.get("lines") for name, entry in manifest["files"].items()}
@@ -58,10 +70,8 @@ def import_command(
         )
         return
 
-    async def work(core: Core) -> Any:
-        return await import_dump(core, directory)
-
-    report = cli._run(work, init=False)
+    with _progress() as told:
+        report = cli._run(lambda core: import_dump(core, directory, told), init=False)
     added, present = sum(report.added.values()), sum(report.present.values())
     cli._emit(
         report.as_json(),
@@ -70,6 +80,26 @@ def import_command(
         f"present; {report.blobs_written} originals written, {report.blobs_present} already "
         "present",
     )
+
+
+@contextmanager
+def _progress() -> Iterator[Told]:
+    """A bar per phase on a terminal's stderr (nothing when it is not a terminal), so stdout
+    stays clean for --json."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield lambda phase, done, total: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
+    with Progress(*columns, TimeRemainingColumn(), console=console, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def told(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(_PHASES[phase], total=total)
+            bar.update(tasks[phase], completed=done)
+
+        yield told
 
 
 def _cli() -> Any:

@@ -19,7 +19,8 @@ from sqlalchemy import func, select
 
 from pixvault.app import create_app
 from pixvault.db.queries.transfer import TABLES
-from pixvault.domain.errors import DumpInvalid, ImportConflict, InvalidInput
+from pixvault.domain.errors import DumpInvalid, ImportConflict, InvalidInput, ProjectNotFound
+from pixvault.services import transfer
 from pixvault.services.core import Core, InitResult, build_core, initialise
 from pixvault.services.transfer import export_dump, import_dump
 from tests.conftest import PG_URL, REQUIRE_PG, make_settings
@@ -74,6 +75,8 @@ async def populate(core: Core, init: InitResult) -> dict[str, Any]:
     site = await core.projects.create("acme", "site")
     seen["site"] = site
     seen["site_key"] = (await core.keys.issue("secret", site.id)).secret
+    ann = await core.users.create("ann@example.com", "s3cret-pw", init.project, username="ann")
+    seen["ann"], seen["session"] = ann, await core.tokens.issue(ann)
     async with client_of(core, seen["site_key"]) as api:
         seen["site_image"] = await uploaded(api, jpeg(50, 50, (1, 2, 250)), alias="@logo")
     return seen
@@ -167,6 +170,11 @@ async def test_sqlite_and_local_move_to_postgres_and_s3(
     async with client_of(target, seen["site_key"]) as api:
         logo = await api.get("/acme/site/img/@logo")
         assert logo.content == jpeg(50, 50, (1, 2, 250))
+    # The signed-in user keeps their session and their password.
+    assert await target.tokens.verify(seen["session"].access_token) == seen["ann"].id
+    assert (await target.tokens.refresh(seen["session"].refresh_token)).access_token
+    signed_in = await target.users.sign_in("ann", "s3cret-pw", client="127.0.0.1")
+    assert signed_in.id == seen["ann"].id
 
     objects = moto_server.client().head_object(
         Bucket=s3_bucket, Key=f"pv/{seen['hero']['storageKey']}"
@@ -178,6 +186,31 @@ async def test_sqlite_and_local_move_to_postgres_and_s3(
     assert sum(again.added.values()) == 0 and again.blobs_written == 0
     assert sum(again.present.values()) == sum(exported.rows.values())
     assert await counts(target) == rows
+
+
+async def test_and_back_from_postgres_and_s3_in_chunks(
+    source: tuple[Core, dict[str, Any]],
+    target: Core,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reverse move reads PostgreSQL in one snapshot and S3 objects in ranged chunks."""
+    old, seen = source
+    await export_dump(old, tmp_path / "there")
+    await import_dump(target, tmp_path / "there")
+    monkeypatch.setattr(transfer, "_CHUNK", 256)  # every original spans several ranges
+    report = await export_dump(target, tmp_path / "back")
+    assert report.blobs == 6
+    home = build_core(make_settings(tmp_path / "home", "sqlite", None))
+    try:
+        await import_dump(home, tmp_path / "back")
+        async with client_of(home, seen["secret"]) as api:
+            for image_id, data in seen["images"].items():
+                assert (await api.get(f"/default/default/img/{image_id}")).content == data
+            asset = await api.get(f"/{seen['vault']}/docs/2026/q4/report.pdf")
+            assert asset.content == ASSET
+    finally:
+        await home.close()
 
 
 async def test_import_refuses_a_target_whose_projects_differ(
@@ -230,7 +263,65 @@ async def test_one_project_moves_into_a_running_instance(
         await other.close()
 
 
-@pytest.mark.parametrize("where", ["blob", "images.jsonl", "manifest"])
+async def test_a_newer_export_adds_what_is_new_and_counts_it(
+    source: tuple[Core, dict[str, Any]], tmp_path: Path
+) -> None:
+    old, seen = source
+    await export_dump(old, tmp_path / "monday")
+    other = build_core(make_settings(tmp_path / "other", "sqlite", None))
+    try:
+        await import_dump(other, tmp_path / "monday")
+        async with client_of(old, seen["secret"]) as api:
+            late = await uploaded(api, jpeg(12, 12, (3, 3, 3)))
+            total = (await api.get("/api/v1/images")).json()["pagination"]["total"]
+            assert total == 5  # three images and the vault asset were there, one soft-deleted
+        await export_dump(old, tmp_path / "tuesday")
+        report = await import_dump(other, tmp_path / "tuesday")
+        assert report.added["images"] == 1 and report.blobs_written == 1
+        assert sum(n for t, n in report.added.items() if t != "images") == 0
+        async with client_of(other, seen["secret"]) as api:
+            listed = (await api.get("/api/v1/images")).json()
+            assert listed["pagination"]["total"] == total  # the counter follows the rows
+            late_bytes = (await api.get(f"/default/default/img/{late['id']}")).content
+            assert late_bytes == jpeg(12, 12, (3, 3, 3))
+    finally:
+        await other.close()
+
+
+async def test_a_row_changed_in_the_target_is_a_conflict(
+    source: tuple[Core, dict[str, Any]], tmp_path: Path
+) -> None:
+    old, seen = source
+    await export_dump(old, tmp_path / "dump")
+    other = build_core(make_settings(tmp_path / "other", "sqlite", None))
+    try:
+        await import_dump(other, tmp_path / "dump")
+        async with client_of(other, seen["secret"]) as api:
+            moved = await api.put(
+                f"/api/v1/images/{seen['second']['id']}/alias", json={"alias": "@x"}
+            )
+            assert moved.status_code == 200, moved.text
+        before = await counts(other)
+        with pytest.raises(ImportConflict) as refused:
+            await import_dump(other, tmp_path / "dump")
+        message = refused.value.message
+        assert message.startswith("tables/images.jsonl line ") and seen["second"]["id"] in message
+        assert "other alias" in message and "nothing was imported" in message
+        assert await counts(other) == before
+    finally:
+        await other.close()
+
+
+async def test_export_of_an_unknown_project_is_refused(
+    source: tuple[Core, dict[str, Any]], tmp_path: Path
+) -> None:
+    old, _ = source
+    with pytest.raises(ProjectNotFound):
+        await export_dump(old, tmp_path / "dump", "acme/nothing")
+    assert not (tmp_path / "dump").exists()
+
+
+@pytest.mark.parametrize("where", ["blob", "images.jsonl", "manifest", "manifest-edit"])
 async def test_a_corrupted_dump_is_refused_naming_the_file(
     source: tuple[Core, dict[str, Any]], tmp_path: Path, where: str
 ) -> None:
@@ -245,6 +336,11 @@ async def test_a_corrupted_dump_is_refused_naming_the_file(
         name = "manifest.json"
     if where == "manifest":
         (dump / name).unlink()  # what an interrupted export leaves
+    elif where == "manifest-edit":
+        text = (dump / name).read_text()
+        edited = text.replace('"lines": 1\n', '"lines": 2\n', 1)
+        assert edited != text
+        (dump / name).write_text(edited)
     else:
         data = bytearray((dump / name).read_bytes())
         data[len(data) // 2] ^= 0x01

@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +55,14 @@ _VOLATILE: dict[str, frozenset[str]] = {
     "users": frozenset({"signed_out_at"}),
     "refresh_tokens": frozenset({"used_at"}),
 }
+
+# Told (phase, bytes of originals done, bytes in all) as originals are exported, verified
+# and imported, for a progress bar.
+Progress = Callable[[str, int, int], None]
+
+
+def _silent(phase: str, done: int, total: int) -> None:
+    """Show no progress."""
 
 
 @dataclass
@@ -98,7 +106,9 @@ class ImportReport:
 # -- export --------------------------------------------------------------------------------
 
 
-async def export_dump(core: Core, directory: Path, project: str | None = None) -> ExportReport:
+async def export_dump(
+    core: Core, directory: Path, project: str | None = None, progress: Progress = _silent
+) -> ExportReport:
     """Write the whole instance, or the project ORG/PROJECT, into `directory` (new or empty)."""
     await migrate.check(core.db)
     scope_id = None
@@ -113,6 +123,7 @@ async def export_dump(core: Core, directory: Path, project: str | None = None) -
     revision = await migrate.current_revision(core.db)
     with _HashedLines(directory / BLOB_INDEX) as index:
         async with q.snapshot(core.db) as conn:
+            total = await q.original_bytes(conn, scope_id)
             for table in q.TABLES:
                 query = q.selection(table, scope_id)
                 if query is None:
@@ -124,6 +135,7 @@ async def export_dump(core: Core, directory: Path, project: str | None = None) -
                         if table is images:
                             index.write(await _export_blob(core, directory, row))
                             report.blob_bytes += row["size"]
+                            progress("export", report.blob_bytes, total)
                 files[name] = out.entry()
                 report.rows[table.name] = out.lines
     files[BLOB_INDEX] = index.entry()
@@ -143,6 +155,7 @@ async def export_dump(core: Core, directory: Path, project: str | None = None) -
         "files": files,
         "blobs": {"count": report.blobs, "bytes": report.blob_bytes},
     }
+    manifest["digest"] = _digest(manifest)
     # Written last, through a rename: a dump without a manifest is an unfinished export.
     temporary = directory / f"{MANIFEST}.partial"
     temporary.write_text(json.dumps(manifest, indent=2) + "\n")
@@ -229,7 +242,7 @@ def _describe(scope: dict[str, Any]) -> str:
 # -- verify --------------------------------------------------------------------------------
 
 
-def verify_dump(directory: Path) -> dict[str, Any]:
+def verify_dump(directory: Path, progress: Progress = _silent) -> dict[str, Any]:
     """Check every file of the dump against the manifest (blobs against the blob index);
     the manifest, or `DumpInvalid` naming the first file that failed."""
     if not directory.is_dir():
@@ -241,11 +254,16 @@ def verify_dump(directory: Path) -> dict[str, Any]:
     for extra in sorted((directory / "tables").glob("*")):
         if f"tables/{extra.name}" not in files:
             raise DumpInvalid(f"tables/{extra.name}", "is not listed in manifest.json")
+    total, done = manifest["blobs"]["bytes"], 0
     for line, entry in _lines(directory, BLOB_INDEX):
-        key = entry.get("key")
-        if not isinstance(key, str) or not _safe_key(key):
+        key, size, sha256 = entry.get("key"), entry.get("size"), entry.get("sha256")
+        if not (isinstance(key, str) and _safe_key(key)):
             raise DumpInvalid(BLOB_INDEX, f"line {line} names no valid blob key ({key!r})")
-        _check_file(directory / "blobs" / key, f"blobs/{key}", entry)
+        if not (isinstance(size, int) and isinstance(sha256, str)):
+            raise DumpInvalid(BLOB_INDEX, f"line {line} lacks the blob's size or sha256")
+        _check_file(directory / "blobs" / key, f"blobs/{key}", {"bytes": size, "sha256": sha256})
+        done += size
+        progress("verify", done, total)
     return manifest
 
 
@@ -260,6 +278,8 @@ def _read_manifest(path: Path) -> dict[str, Any]:
         raise DumpInvalid(MANIFEST, "is not valid JSON") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise DumpInvalid(MANIFEST, f"does not describe a {FORMAT}")
+    if manifest.get("digest") != _digest(manifest):
+        raise DumpInvalid(MANIFEST, "does not match its own digest (corrupted or edited)")
     if manifest.get("version") != VERSION:
         raise DumpInvalid(
             MANIFEST,
@@ -272,7 +292,20 @@ def _read_manifest(path: Path) -> dict[str, Any]:
         raise DumpInvalid(MANIFEST, "lists unknown files or lacks blobs.jsonl")
     if not all(isinstance(e, dict) and {"sha256", "bytes"} <= set(e) for e in files.values()):
         raise DumpInvalid(MANIFEST, "has a file entry without sha256 and bytes")
+    blobs, scope = manifest.get("blobs"), manifest.get("scope")
+    if not isinstance(blobs, dict) or not isinstance(blobs.get("bytes"), int):
+        raise DumpInvalid(MANIFEST, "has no blob totals")
+    if not isinstance(scope, dict) or scope.get("kind") not in ("instance", "project"):
+        raise DumpInvalid(MANIFEST, "names no scope (instance or project)")
     return manifest
+
+
+def _digest(manifest: dict[str, Any]) -> str:
+    """SHA-256 of the manifest's canonical JSON without its `digest`: the manifest is checked
+    like every file it lists."""
+    body = {k: v for k, v in manifest.items() if k != "digest"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _check_file(path: Path, name: str, entry: dict[str, Any]) -> None:
@@ -285,9 +318,8 @@ def _check_file(path: Path, name: str, entry: dict[str, Any]) -> None:
             digest.update(chunk)
             size += len(chunk)
             lines += chunk.count(b"\n")
-    expected_size = entry.get("bytes", entry.get("size"))
-    if size != expected_size:
-        raise DumpInvalid(name, f"has {size} bytes, the manifest says {expected_size}")
+    if size != entry["bytes"]:
+        raise DumpInvalid(name, f"has {size} bytes, the dump says {entry['bytes']}")
     if digest.hexdigest() != entry["sha256"]:
         raise DumpInvalid(name, "does not match its SHA-256 in the manifest (corrupted)")
     if "lines" in entry and lines != entry["lines"]:
@@ -322,9 +354,9 @@ def _check_key(key: str, where: str) -> None:
 # -- import --------------------------------------------------------------------------------
 
 
-async def import_dump(core: Core, directory: Path) -> ImportReport:
+async def import_dump(core: Core, directory: Path, progress: Progress = _silent) -> ImportReport:
     """Verify the dump, migrate the target, refuse conflicts, then write blobs and rows."""
-    manifest = verify_dump(directory)
+    manifest = verify_dump(directory, progress)
     await migrate.upgrade(core.db)
     revision = await migrate.current_revision(core.db)
     if manifest.get("schemaRevision") != revision:
@@ -336,15 +368,18 @@ async def import_dump(core: Core, directory: Path) -> ImportReport:
     report = ImportReport(str(directory), _describe(manifest["scope"]))
     async with core.db.read() as conn:  # every conflict is found before anything is written
         await _match(conn, directory, manifest, report, write=False)
+    total, done = manifest["blobs"]["bytes"], 0
     for _, entry in _lines(directory, BLOB_INDEX):
         if await core.blobs.exists(entry["key"]):
             report.blobs_present += 1
-            continue
-        await core.blobs.put_file(
-            entry["key"], str(directory / "blobs" / entry["key"]),
-            content_type=entry.get("contentType"),
-        )  # fmt: skip
-        report.blobs_written += 1
+        else:
+            await core.blobs.put_file(
+                entry["key"], str(directory / "blobs" / entry["key"]),
+                content_type=entry.get("contentType"),
+            )  # fmt: skip
+            report.blobs_written += 1
+        done += entry["size"]
+        progress("import", done, total)
     report.added.clear()
     report.present.clear()
     async with core.db.write() as conn:

@@ -217,3 +217,11 @@ async def recount_images(conn: AsyncConnection, project_ids: Iterable[uuid.UUID]
                 deleted_images=of_project.where(images.c.deleted_at.is_not(None)).scalar_subquery(),
             )
         )
+
+
+async def original_bytes(conn: AsyncConnection, project_id: uuid.UUID | None) -> int:
+    """The size of every original a dump of this scope holds."""
+    query = select(func.coalesce(func.sum(images.c.size), 0))
+    if project_id is not None:
+        query = query.where(images.c.project_id == project_id)
+    return int(await conn.scalar(query) or 0)
