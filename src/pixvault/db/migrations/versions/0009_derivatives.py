@@ -27,11 +27,16 @@ def upgrade() -> None:
             name="fk_derivatives_project_id_projects",
             ondelete="CASCADE",
         ),
+        sa.ForeignKeyConstraint(
+            ["image_id"],
+            ["images.id"],
+            name="fk_derivatives_image_id_images",
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("key", name="pk_derivatives"),
     )
-    op.create_index(
-        "ix_derivatives_lru", "derivatives", ["project_id", "last_access", "size"]
-    )
+    # Oldest first per project, with the size, so the quota's sum and eviction read one index.
+    op.create_index("ix_derivatives_lru", "derivatives", ["project_id", "last_access", "size"])
 
 
 def downgrade() -> None:
