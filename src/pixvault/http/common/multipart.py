@@ -216,7 +216,11 @@ async def _read_form(
             if received > limit + _OVERHEAD:
                 raise FileTooLarge(limit)
             parser.write(chunk)
+            if router.form.file is not None:
+                await router.form.file.drain()  # hashed and written while the next arrives
         parser.finalize()
+        if router.form.file is not None:
+            await router.form.file.complete()
     except MultipartParseError as exc:
         _discard(router.form)
         raise InvalidInput(f"Malformed multipart body: {exc}") from None
