@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import func, select
 
 from pixvault.app import create_app
-from pixvault.db.queries.transfer import TABLES
+from pixvault.db.queries.transfer import NOT_DUMPED, TABLES
+from pixvault.db.tables import metadata
 from pixvault.domain.errors import DumpInvalid, ImportConflict, InvalidInput, ProjectNotFound
 from pixvault.services import transfer
 from pixvault.services.core import Core, InitResult, build_core, initialise
@@ -370,6 +371,12 @@ async def test_export_refuses_a_directory_that_is_not_empty(
         await export_dump(old, tmp_path / "dump")
     assert "not an empty directory" in refused.value.message
     assert sorted(p.name for p in (tmp_path / "dump").iterdir()) == ["notes.txt"]
+
+
+def test_every_table_is_dumped_or_left_out_on_purpose() -> None:
+    dumped = {t.name for t in TABLES}
+    assert set(metadata.tables) == dumped | (NOT_DUMPED & set(metadata.tables))
+    assert not dumped & NOT_DUMPED
 
 
 def _sqlite_tables(path: Path) -> list[str]:

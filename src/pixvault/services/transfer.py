@@ -169,8 +169,14 @@ def _prepare(directory: Path) -> None:
             f"{directory} exists and is not an empty directory; export into a new or empty one",
             param="dir",
         )
-    (directory / "tables").mkdir(parents=True, exist_ok=True)
-    (directory / "blobs").mkdir(exist_ok=True)
+    try:
+        (directory / "tables").mkdir(parents=True, exist_ok=True)
+        (directory / "blobs").mkdir(exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput(
+            f"Cannot create {directory} ({exc.strerror}); export into a directory you can write",
+            param="dir",
+        ) from None
 
 
 async def _export_blob(core: Core, directory: Path, row: dict[str, Any]) -> dict[str, Any]:
@@ -246,7 +252,8 @@ def verify_dump(directory: Path, progress: Progress = _silent) -> dict[str, Any]
     """Check every file of the dump against the manifest (blobs against the blob index);
     the manifest, or `DumpInvalid` naming the first file that failed."""
     if not directory.is_dir():
-        raise DumpInvalid(str(directory), "is not a directory")
+        problem = "is not a directory" if directory.exists() else "does not exist"
+        raise DumpInvalid(str(directory), problem)
     manifest = _read_manifest(directory / MANIFEST)
     files = manifest["files"]
     for name, entry in files.items():

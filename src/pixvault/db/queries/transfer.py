@@ -40,8 +40,7 @@ from pixvault.db.tables import (
     users,
 )
 
-# In foreign-key order, so a dump imports front to back. Not dumped: `change_epochs` (each
-# instance's own memo counters) and derivatives (re-rendered on demand).
+# In foreign-key order, so a dump imports front to back.
 TABLES: tuple[Table, ...] = (
     organizations,
     users,
@@ -55,6 +54,9 @@ TABLES: tuple[Table, ...] = (
     url_revocations,
     instance_secrets,
 )
+# Tables a dump leaves out: each instance's own memo counters, and the bookkeeping of
+# derivatives (re-rendered on demand). A new table must be added to one list or the other.
+NOT_DUMPED = frozenset({"change_epochs", "derivatives"})
 # Only the JWT signing key travels (so sessions survive the move); any other instance secret
 # names the instance itself.
 _SHARED_SECRETS = ("jwt_signing_key",)
