@@ -11,11 +11,13 @@ import pty
 import re
 import select
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from pixvault import __version__
 from pixvault.observability import (
     JsonFormatter,
     StartBanner,
@@ -97,9 +99,23 @@ def test_log_format_setting_is_read_and_bad_values_are_refused(monkeypatch):
         log_config()
 
 
+def test_only_text_on_a_terminal_is_coloured_unless_no_color(monkeypatch):
+    monkeypatch.delenv("PIXVAULT_LOG_FORMAT", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setattr(sys, "stderr", Tty())
+    assert log_config()["formatters"]["default"] == {"()": TextFormatter, "colours": True}
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert log_config()["formatters"]["default"] == {"()": TextFormatter, "colours": False}
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    monkeypatch.setenv("PIXVAULT_LOG_FORMAT", "text")
+    assert log_config()["formatters"]["default"] == {"()": TextFormatter, "colours": False}
+    monkeypatch.delenv("PIXVAULT_LOG_FORMAT")
+    assert log_config()["formatters"]["default"] == {"()": JsonFormatter}
+
+
 def test_banner_names_api_docs_and_ui_urls():
     assert banner("http", "127.0.0.1", 8000) == (
-        "pixvault 0.1.0 listening on http://127.0.0.1:8000 (CTRL+C to quit): "
+        f"pixvault {__version__} listening on http://127.0.0.1:8000 (CTRL+C to quit): "
         "API http://127.0.0.1:8000/api/v1, docs http://127.0.0.1:8000/docs, "
         "UI http://127.0.0.1:8000/ui/"
     )
@@ -146,7 +162,7 @@ def test_uvicorns_running_line_becomes_the_banner():
 
 
 def serve_env(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIXVAULT_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIXVAULT_") and k != "NO_COLOR"}
     return {**env, "PIXVAULT_DATA_DIR": str(tmp_path / "data"), "PIXVAULT_PORT": str(port), **extra}
 
 
@@ -186,7 +202,7 @@ def test_serve_logs_json_lines_into_a_pipe(tmp_path):
     assert {
         "level": "info",
         "logger": "pixvault",
-        "message": f"pixvault 0.1.0 listening on {base} (CTRL+C to quit): "
+        "message": f"pixvault {__version__} listening on {base} (CTRL+C to quit): "
         f"API {base}/api/v1, docs {base}/docs, UI {base}/ui/",
     }.items() <= entries[-1].items()
     assert not any(e["message"].startswith("Uvicorn running") for e in entries)
@@ -210,5 +226,5 @@ def test_serve_logs_readable_lines_on_a_terminal(tmp_path):
     lines = [line for line in output.splitlines() if line.strip()]
     assert not any(line.startswith("{") for line in lines)
     started = next(line for line in lines if "listening on" in line)
-    assert re.match(ISO_MS + r" \x1b\[32mINFO   \x1b\[0m pixvault: pixvault 0.1.0 ", started)
+    assert re.match(ISO_MS + r" \x1b\[32mINFO   \x1b\[0m pixvault: pixvault \S+ listening", started)
     assert started.endswith(f"UI http://127.0.0.1:{port}/ui/")
