@@ -82,13 +82,17 @@ def _hidden(relative: Path) -> bool:
 class _Run:
     """One upload run: the client, the bars, and the hashes claimed so far in this run."""
 
-    def __init__(self, client: Client, progress: Progress, alias: bool, flow: str | None):
+    def __init__(
+        self, client: Client, progress: Progress, files: int, alias: bool, flow: str | None
+    ):
         self.client = client
+        self.files = files
         self.progress = progress
         self.alias = alias
         self.flow = flow
         self._claimed: dict[str, Path] = {}
         self._lock = threading.Lock()
+        self._finished = 0
 
     def one(self, path: Path, overall: TaskID) -> Outcome:
         size = path.stat().st_size
@@ -101,7 +105,10 @@ class _Run:
             return Outcome(path, "failed", detail=f"cannot read the file: {exc.strerror or exc}")
         finally:
             self.progress.remove_task(bar)
-            self.progress.advance(overall, size)
+            with self._lock:
+                self._finished += 1
+                done = f"[bold]total[/bold] {self._finished}/{self.files} files"
+            self.progress.update(overall, advance=size, description=done)
 
     def _send(self, path: Path, bar: TaskID) -> Outcome:
         digest = file_sha256(path)
@@ -123,7 +130,10 @@ class _Run:
 
 def upload(
     paths: Annotated[
-        list[Path], typer.Argument(help="Files, or directories of files", show_default=False)
+        list[Path],
+        typer.Argument(
+            help="Files, or directories of files", metavar="PATH...", show_default=False
+        ),
     ],
     recursive: Annotated[
         bool, typer.Option("--recursive", "-r", help="Descend into subdirectories")
@@ -185,8 +195,9 @@ def upload(
     except ApiError as exc:
         fail(f"{server}: {exc}")
     with client, progress:
-        overall = progress.add_task("[bold]total", total=sum(f.stat().st_size for f in files))
-        run = _Run(client, progress, alias_from_name_, flow)
+        total = sum(f.stat().st_size for f in files)
+        overall = progress.add_task(f"[bold]total[/bold] 0/{len(files)} files", total=total)
+        run = _Run(client, progress, len(files), alias_from_name_, flow)
         with ThreadPoolExecutor(concurrency) as pool:
             outcomes = list(pool.map(lambda f: run.one(f, overall), files))
     _summarise(outcomes, as_json)
@@ -222,7 +233,7 @@ def _summarise(outcomes: list[Outcome], as_json: bool) -> None:
         table.add_row(str(o.path), status, o.image_id or "", o.detail)
     show_table(table)
     Console().print(
-        f"{counts['uploaded']} uploaded, {counts['skipped']} skipped (already held), "
+        f"{counts['uploaded']} uploaded, {counts['skipped']} skipped (content already held), "
         f"{counts['failed']} failed",
         highlight=False,
     )
