@@ -20,7 +20,13 @@ from sqlalchemy import func, select
 from pixvault.app import create_app
 from pixvault.db.queries.transfer import NOT_DUMPED, TABLES
 from pixvault.db.tables import metadata
-from pixvault.domain.errors import DumpInvalid, ImportConflict, InvalidInput, ProjectNotFound
+from pixvault.domain.errors import (
+    DumpInvalid,
+    ImportConflict,
+    InvalidInput,
+    ProjectNotFound,
+    StorageUnavailable,
+)
 from pixvault.services import transfer
 from pixvault.services.core import Core, InitResult, build_core, initialise
 from pixvault.services.transfer import export_dump, import_dump
@@ -311,6 +317,22 @@ async def test_a_row_changed_in_the_target_is_a_conflict(
         assert await counts(other) == before
     finally:
         await other.close()
+
+
+async def test_a_store_failing_mid_import_leaves_no_rows(
+    source: tuple[Core, dict[str, Any]], tmp_path: Path, moto_server: MotoServer
+) -> None:
+    old, _ = source
+    await export_dump(old, tmp_path / "dump")
+    settings = s3_settings(moto_server.endpoint, "no-such-bucket")
+    broken = build_core(make_settings(tmp_path / "broken", "sqlite", None, **settings))
+    try:
+        with pytest.raises(StorageUnavailable) as failed:
+            await import_dump(broken, tmp_path / "dump")
+        assert "NoSuchBucket" in failed.value.message
+        assert all(n == 0 for n in (await counts(broken)).values())
+    finally:
+        await broken.close()
 
 
 async def test_export_of_an_unknown_project_is_refused(

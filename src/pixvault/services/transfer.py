@@ -17,6 +17,7 @@ nothing), one with other data is a conflict and nothing is written. Blobs go in 
 as uploads do, so a failed import leaves at most unreferenced blobs for `pixvault gc`.
 """
 
+import asyncio
 import hashlib
 import json
 import os
@@ -46,6 +47,7 @@ MANIFEST = "manifest.json"
 BLOB_INDEX = "blobs.jsonl"
 _CHUNK = 4 << 20  # bytes of a blob held at once
 _BATCH = 500  # rows matched and inserted per statement
+_IN_FLIGHT = 8  # originals written at once
 # Columns the running instance changes by itself (usage counters, sign-outs, rotated
 # sessions): a difference there is not a conflict, and the target's value stays.
 _VOLATILE: dict[str, frozenset[str]] = {
@@ -375,24 +377,45 @@ async def import_dump(core: Core, directory: Path, progress: Progress = _silent)
     report = ImportReport(str(directory), _describe(manifest["scope"]))
     async with core.db.read() as conn:  # every conflict is found before anything is written
         await _match(conn, directory, manifest, report, write=False)
-    total, done = manifest["blobs"]["bytes"], 0
-    for _, entry in _lines(directory, BLOB_INDEX):
-        if await core.blobs.exists(entry["key"]):
-            report.blobs_present += 1
-        else:
-            await core.blobs.put_file(
-                entry["key"], str(directory / "blobs" / entry["key"]),
-                content_type=entry.get("contentType"),
-            )  # fmt: skip
-            report.blobs_written += 1
-        done += entry["size"]
-        progress("import", done, total)
+    await _write_blobs(core, directory, manifest["blobs"]["bytes"], report, progress)
     report.added.clear()
     report.present.clear()
     async with core.db.write() as conn:
         touched = await _match(conn, directory, manifest, report, write=True)
         await q.recount_images(conn, touched)
     return report
+
+
+async def _write_blobs(
+    core: Core, directory: Path, total: int, report: ImportReport, progress: Progress
+) -> None:
+    """Write the originals the store lacks, `_IN_FLIGHT` at a time (an object store's round
+    trip, not bandwidth, bounds one-at-a-time writes of many small files)."""
+    slots = asyncio.Semaphore(_IN_FLIGHT)
+    done = 0
+
+    async def write(entry: dict[str, Any]) -> None:
+        nonlocal done
+        try:
+            key = entry["key"]
+            if await core.blobs.exists(key):
+                report.blobs_present += 1
+            else:
+                path = str(directory / "blobs" / key)
+                await core.blobs.put_file(key, path, content_type=entry.get("contentType"))
+                report.blobs_written += 1
+            done += entry["size"]
+            progress("import", done, total)
+        finally:
+            slots.release()
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _, entry in _lines(directory, BLOB_INDEX):
+                await slots.acquire()  # bounds the tasks alive, so the index streams
+                group.create_task(write(entry))
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
 
 
 async def _match(
