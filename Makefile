@@ -7,7 +7,7 @@ ENSURE := PYTHON=$(PYTHON) VENV=$(VENV) scripts/ensure-venv
 # -rfEs: a summary line for every failure, error and skip, skips with their reason.
 PYTEST_FLAGS ?= -q -rfEs
 
-.PHONY: run test lint format bench lock venv clean
+.PHONY: run test lint format bench fuzz lock venv clean
 
 run:
 	@$(ENSURE) run
@@ -30,6 +30,14 @@ test: lint
 bench:
 	@$(ENSURE) test
 	$(BIN)/python -m bench
+
+# Thousands of schema-generated requests against every operation (make test runs a few
+# hundred); PostgreSQL too when PIXVAULT_TEST_DATABASE_URL is set.
+FUZZ_EXAMPLES ?= 50
+fuzz:
+	@$(ENSURE) test
+	PIXVAULT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PIXVAULT_FUZZ_BACKENDS=sqlite,postgres \
+		$(BIN)/pytest $(PYTEST_FLAGS) -s -p no:cacheprovider tests/fuzz
 
 # After changing dependencies in pyproject.toml: re-resolve uv.lock (existing pins are kept)
 # and commit it; every target refuses a uv.lock that does not match pyproject.toml.

@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException
 
 from pixvault import __version__, web
 from pixvault.config import Settings
-from pixvault.http import ops
+from pixvault.http import docs, ops
 from pixvault.http.common.admission import AdmissionControl
 from pixvault.http.common.errors import Render, from_http_exception
 from pixvault.http.native import admin, cdn, flows, images
@@ -85,6 +85,8 @@ def create_app(
         version=__version__,
         description="Self-hosted image hosting, management and delivery.",
         lifespan=lifespan,
+        docs_url=None,  # served by `docs.mount` from packaged assets, not a CDN
+        redoc_url=None,
         # pixvault exports Prometheus metrics and JSON logs itself; FastAPI's OpenTelemetry
         # hooks would only probe for providers on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -94,6 +96,7 @@ def create_app(
     app.router.routes[0:0] = DELIVERY
     for router in ROUTERS:
         app.include_router(router)
+    docs.mount(app)
     web.mount(app)  # the web UI at /ui (static files at /ui/static) and `/` redirecting there
     app.add_exception_handler(HTTPException, _unmatched)
     app.add_middleware(

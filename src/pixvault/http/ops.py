@@ -5,6 +5,7 @@ import os
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+from pydantic import BaseModel, ConfigDict, Field
 
 from pixvault import __version__
 from pixvault.http.common.auth import core_of
@@ -12,12 +13,34 @@ from pixvault.http.common.auth import core_of
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/health", summary="Liveness: the process answers")
+class Health(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: str = Field(description="ok")
+    version: str
+
+
+class Readiness(BaseModel):
+    """`status` and one entry per dependency (`ok`, or what is wrong with it)."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, str]
+    status: str = Field(description="ready | unavailable")
+
+
+_METRICS = {200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}}
+
+
+@router.get("/health", summary="Liveness: the process answers", response_model=Health)
 async def health() -> JSONResponse:
     return JSONResponse({"status": "ok", "version": __version__})
 
 
-@router.get("/ready", summary="Readiness: database and blob store reachable")
+@router.get(
+    "/ready",
+    summary="Readiness: database and blob store reachable",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "A dependency is not ready"}},
+)
 async def ready(request: Request) -> JSONResponse:
     checks = await core_of(request).readiness()
     healthy = all(value == "ok" for value in checks.values())
@@ -25,7 +48,12 @@ async def ready(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if healthy else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics (of every worker of this serve command)")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (of every worker of this serve command)",
+    response_class=Response,
+    responses=_METRICS,
+)
 async def metrics() -> Response:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()

@@ -17,6 +17,14 @@ from pixvault.http.common.auth import Master, core_of
 from pixvault.http.common.errors import enveloped_route
 from pixvault.http.native.errors import render_error
 from pixvault.http.native.responses import iso, ok
+from pixvault.http.native.schemas import (
+    IssuedKeyAnswer,
+    KeyAnswer,
+    KeyList,
+    ProjectAnswer,
+    ProjectList,
+    errors,
+)
 
 router = APIRouter(tags=["admin"], route_class=enveloped_route(render_error))
 
@@ -58,13 +66,24 @@ class ProjectIn(BaseModel):
     name: str | None = None
 
 
-@router.post("/api/v1/admin/projects", status_code=201, summary="Create a project")
+@router.post(
+    "/api/v1/admin/projects",
+    status_code=201,
+    summary="Create a project",
+    response_model=ProjectAnswer,
+    responses=errors(400, 401, 403, 409, 503),
+)
 async def create_project(request: Request, _: Master, body: ProjectIn) -> JSONResponse:
     project = await core_of(request).projects.create(body.org, body.slug, body.name)
     return ok(project_json(project), 201)
 
 
-@router.get("/api/v1/admin/projects", summary="List projects")
+@router.get(
+    "/api/v1/admin/projects",
+    summary="List projects",
+    response_model=ProjectList,
+    responses=errors(401, 403, 503),
+)
 async def list_projects(request: Request, _: Master) -> JSONResponse:
     return ok([project_json(p) for p in await core_of(request).projects.list()])
 
@@ -76,7 +95,12 @@ class SettingsIn(BaseModel):
     )
 
 
-@router.put("/api/v1/admin/projects/{project_id}/settings", summary="Set delivery settings")
+@router.put(
+    "/api/v1/admin/projects/{project_id}/settings",
+    summary="Set delivery settings",
+    response_model=ProjectAnswer,
+    responses=errors(400, 401, 403, 404, 503),
+)
 async def put_settings(
     request: Request, _: Master, project_id: str, body: SettingsIn
 ) -> JSONResponse:
@@ -139,7 +163,14 @@ async def _create_key(request: Request, body: KeyIn) -> JSONResponse:
     return ok(issued_json(issued), 201)
 
 
-@router.post("/api/v1/admin/keys", status_code=201, summary="Create an API key (shown once)")
+@router.post(
+    "/api/v1/admin/keys",
+    status_code=201,
+    summary="Create an API key (shown once)",
+    description="Also answers Banatie's POST /api/admin/keys (type: master | project).",
+    response_model=IssuedKeyAnswer,
+    responses=errors(400, 401, 403, 404, 503),
+)
 async def create_key(request: Request, _: Master, body: KeyIn) -> JSONResponse:
     return await _create_key(request, body)
 
@@ -149,18 +180,35 @@ async def create_key_banatie(request: Request, _: Master, body: KeyIn) -> JSONRe
     return await _create_key(request, body)
 
 
-@router.get("/api/v1/admin/keys", summary="List API keys (never their secrets)")
+@router.get(
+    "/api/v1/admin/keys",
+    summary="List API keys (never their secrets)",
+    response_model=KeyList,
+    responses=errors(400, 401, 403, 503),
+)
 async def list_keys(request: Request, _: Master, projectId: str | None = None) -> JSONResponse:
     project_id = parse_uuid(projectId, param="projectId") if projectId else None
     return ok([key_json(k) for k in await core_of(request).keys.list(project_id)])
 
 
-@router.delete("/api/v1/admin/keys/{key_id}", summary="Revoke an API key")
+@router.delete(
+    "/api/v1/admin/keys/{key_id}",
+    summary="Revoke an API key",
+    response_model=KeyAnswer,
+    responses=errors(400, 401, 403, 404, 503),
+)
 async def revoke_key(request: Request, _: Master, key_id: str) -> JSONResponse:
     key = await core_of(request).keys.revoke(parse_uuid(key_id, param="keyId"))
     return ok(key_json(key))
 
 
-@router.post("/api/bootstrap/initial-key", status_code=201, summary="First master key")
+@router.post(
+    "/api/bootstrap/initial-key",
+    status_code=201,
+    summary="First master key",
+    description="Open until the instance has a master key; then 403 BOOTSTRAP_CLOSED.",
+    response_model=IssuedKeyAnswer,
+    responses=errors(403, 503),
+)
 async def bootstrap(request: Request) -> JSONResponse:
     return ok(issued_json(await core_of(request).keys.bootstrap_master()), 201)

@@ -4,8 +4,8 @@ Public, no key. Query parameters transform the image (see `domain/transform.py`)
 the native envelope, since these URLs belong to the same contract.
 
 This is the hottest route, so it is a plain Starlette route: FastAPI's parameter solving
-cost ~70 µs per cached hit, a fifth of the budget. Its parameters are documented in the
-README rather than at `/docs`.
+cost ~70 µs per cached hit, a fifth of the budget. Its entry in `/docs` (with its parameters)
+is written by hand in `http/docs.py`.
 """
 
 from fastapi import Request, Response

@@ -13,6 +13,7 @@ from pixvault.http.common.errors import enveloped_route
 from pixvault.http.common.params import known_params
 from pixvault.http.native.errors import render_error
 from pixvault.http.native.responses import image_json, iso, ok, paged
+from pixvault.http.native.schemas import DeletedAnswer, FlowAnswer, FlowList, ImageList, errors
 
 router = APIRouter(prefix="/api/v1", tags=["flows"], route_class=enveloped_route(render_error))
 
@@ -30,7 +31,13 @@ def flow_json(flow: Flow) -> dict[str, Any]:
     }
 
 
-@router.get("/flows", summary="List flows", dependencies=[known_params("limit", "offset")])
+@router.get(
+    "/flows",
+    summary="List flows",
+    dependencies=[known_params("limit", "offset")],
+    response_model=FlowList,
+    responses=errors(400, 401, 403, 503),
+)
 async def list_flows(
     request: Request, project: Reader, limit: int = 20, offset: int = 0
 ) -> JSONResponse:
@@ -38,7 +45,12 @@ async def list_flows(
     return paged(page, [flow_json(f) for f in page.items])
 
 
-@router.get("/flows/{flow_id}", summary="Get a flow")
+@router.get(
+    "/flows/{flow_id}",
+    summary="Get a flow",
+    response_model=FlowAnswer,
+    responses=errors(400, 401, 403, 404, 503),
+)
 async def get_flow(request: Request, project: Reader, flow_id: str) -> JSONResponse:
     flow = await core_of(request).flows.get(project, parse_uuid(flow_id, param="flowId"))
     return ok(flow_json(flow))
@@ -47,6 +59,8 @@ async def get_flow(request: Request, project: Reader, flow_id: str) -> JSONRespo
 @router.get(
     "/flows/{flow_id}/images",
     summary="List a flow's images",
+    response_model=ImageList,
+    responses=errors(400, 401, 403, 404, 503),
     dependencies=[known_params("limit", "offset")],
 )
 async def flow_images(
@@ -63,7 +77,12 @@ class FlowAliases(BaseModel):
     aliases: dict[str, str] = Field(description='{"@alias": "IMAGE_ID or @alias"}, merged')
 
 
-@router.put("/flows/{flow_id}/aliases", summary="Merge flow aliases")
+@router.put(
+    "/flows/{flow_id}/aliases",
+    summary="Merge flow aliases",
+    response_model=FlowAnswer,
+    responses=errors(400, 401, 403, 404, 409, 503),
+)
 async def merge_flow_aliases(
     request: Request, project: Writer, flow_id: str, body: FlowAliases
 ) -> JSONResponse:
@@ -73,7 +92,12 @@ async def merge_flow_aliases(
     return ok(flow_json(flow))
 
 
-@router.delete("/flows/{flow_id}/aliases/{alias}", summary="Remove a flow alias")
+@router.delete(
+    "/flows/{flow_id}/aliases/{alias}",
+    summary="Remove a flow alias",
+    response_model=FlowAnswer,
+    responses=errors(400, 401, 403, 404, 503),
+)
 async def delete_flow_alias(
     request: Request, project: Writer, flow_id: str, alias: str
 ) -> JSONResponse:
@@ -83,7 +107,12 @@ async def delete_flow_alias(
     return ok(flow_json(flow))
 
 
-@router.delete("/flows/{flow_id}", summary="Delete a flow")
+@router.delete(
+    "/flows/{flow_id}",
+    summary="Delete a flow",
+    response_model=DeletedAnswer,
+    responses=errors(400, 401, 403, 404, 503),
+)
 async def delete_flow(request: Request, project: Writer, flow_id: str) -> JSONResponse:
     flow_uuid = parse_uuid(flow_id, param="flowId")
     await core_of(request).flows.delete(project, flow_uuid)

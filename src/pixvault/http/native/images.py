@@ -15,9 +15,11 @@ from pixvault.domain.text import check_value, parse_json_object, plain
 from pixvault.http.common.auth import Reader, Writer, core_of
 from pixvault.http.common.errors import enveloped_route
 from pixvault.http.common.multipart import read_upload
+from pixvault.http.common.openapi import multipart_body
 from pixvault.http.common.params import known_params
 from pixvault.http.native.errors import render_error
 from pixvault.http.native.responses import image_json, ok, paged
+from pixvault.http.native.schemas import DeletedAnswer, ImageAnswer, ImageList, errors
 from pixvault.services.library import UNSET, NewUpload, pending_flow
 
 router = APIRouter(prefix="/api/v1", tags=["images"], route_class=enveloped_route(render_error))
@@ -53,7 +55,22 @@ async def resolve(request: Request, project: Project, ref: str, flow_id: str | N
     return await core_of(request).library.resolve(project, ref, flow_id=flow_id)
 
 
-@router.post("/images/upload", status_code=201, summary="Upload an image (multipart)")
+@router.post(
+    "/images/upload",
+    status_code=201,
+    summary="Upload an image (multipart)",
+    response_model=ImageAnswer,
+    responses=errors(400, 401, 403, 404, 409, 503),
+    openapi_extra=multipart_body(
+        "file",
+        {
+            "alias": "@name for the image, unique in the project",
+            "flowId": "a flow UUID; absent: a new pending flow id; null: no flow",
+            "flowAlias": "@name scoped to the flow",
+            "meta": "a JSON object",
+        },
+    ),
+)
 async def upload_image(request: Request, project: Writer) -> JSONResponse:
     core = core_of(request)
     policy = core.native_uploads
@@ -81,6 +98,8 @@ async def upload_image(request: Request, project: Writer) -> JSONResponse:
 @router.get(
     "/images",
     summary="List images",
+    response_model=ImageList,
+    responses=errors(400, 401, 403, 503),
     dependencies=[
         known_params("flowId", "source", "alias", "fileHash", "limit", "offset", "includeDeleted")
     ],
@@ -109,7 +128,12 @@ async def list_images(
     return paged(page, [image_json(request, project, i) for i in page.items])
 
 
-@router.get("/images/{id_or_alias}", summary="Get an image by UUID or @alias")
+@router.get(
+    "/images/{id_or_alias}",
+    summary="Get an image by UUID or @alias",
+    response_model=ImageAnswer,
+    responses=errors(400, 401, 403, 404, 503),
+)
 async def get_image(
     request: Request, project: Reader, id_or_alias: str, flowId: str | None = None
 ) -> JSONResponse:
@@ -128,7 +152,12 @@ class ImageUpdate(BaseModel):
     meta: dict[str, Any] | None = None
 
 
-@router.put("/images/{id_or_alias}", summary="Update focal point and meta")
+@router.put(
+    "/images/{id_or_alias}",
+    summary="Update focal point and meta",
+    response_model=ImageAnswer,
+    responses=errors(400, 401, 403, 404, 503),
+)
 async def update_image(
     request: Request,
     project: Writer,
@@ -157,7 +186,12 @@ class AliasAssignment(BaseModel):
     alias: str | None = Field(description="@name to assign, or null to remove")
 
 
-@router.put("/images/{id_or_alias}/alias", summary="Assign, move or remove the project alias")
+@router.put(
+    "/images/{id_or_alias}/alias",
+    summary="Assign, move or remove the project alias",
+    response_model=ImageAnswer,
+    responses=errors(400, 401, 403, 404, 409, 503),
+)
 async def assign_alias(
     request: Request,
     project: Writer,
@@ -170,7 +204,12 @@ async def assign_alias(
     return ok(image_json(request, project, updated))
 
 
-@router.delete("/images/{id_or_alias}", summary="Delete an image (hard, or ?mode=soft)")
+@router.delete(
+    "/images/{id_or_alias}",
+    summary="Delete an image (hard, or ?mode=soft)",
+    response_model=DeletedAnswer,
+    responses=errors(400, 401, 403, 404, 503),
+)
 async def delete_image(
     request: Request,
     project: Writer,

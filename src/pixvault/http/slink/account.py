@@ -15,6 +15,15 @@ from pixvault.http.common.auth import core_of
 from pixvault.http.common.errors import enveloped_route
 from pixvault.http.slink.auth import SignedIn, slink_project
 from pixvault.http.slink.errors import render_form_error
+from pixvault.http.slink.schemas import (
+    Created,
+    NewKeyOut,
+    ShareXConfig,
+    Tokens,
+    UserKeyList,
+    UserOut,
+    errors,
+)
 from pixvault.http.slink.shapes import escape, timestamp
 
 router = APIRouter(prefix="/api", tags=["slink"], route_class=enveloped_route(render_form_error))
@@ -54,7 +63,13 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/auth/signup", status_code=201, summary="Slink: create an account")
+@router.post(
+    "/auth/signup",
+    status_code=201,
+    summary="Slink: create an account",
+    response_model=Created,
+    responses=errors(400, 422, 503),
+)
 async def sign_up(request: Request, body: SignUp) -> JSONResponse:
     core = core_of(request)
     user = await core.users.sign_up(
@@ -69,19 +84,34 @@ async def sign_up(request: Request, body: SignUp) -> JSONResponse:
     )
 
 
-@router.post("/auth/login", summary="Slink: sign in (username or email)")
+@router.post(
+    "/auth/login",
+    summary="Slink: sign in (username or email)",
+    response_model=Tokens,
+    responses=errors(400, 422, 429, 503),
+)
 async def log_in(request: Request, body: SignIn) -> JSONResponse:
     core = core_of(request)
     user = await core.users.sign_in(body.username, body.password, client=_client(request))
     return _pair(await core.tokens.issue(user))
 
 
-@router.post("/auth/refresh", summary="Slink: new tokens for a refresh token (it rotates)")
+@router.post(
+    "/auth/refresh",
+    summary="Slink: new tokens for a refresh token (it rotates)",
+    response_model=Tokens,
+    responses=errors(400, 401, 422, 503),
+)
 async def refresh(request: Request, body: Refresh) -> JSONResponse:
     return _pair(await core_of(request).tokens.refresh(body.refresh_token))
 
 
-@router.post("/auth/logout", status_code=204, summary="Slink: revoke the user's refresh tokens")
+@router.post(
+    "/auth/logout",
+    status_code=204,
+    summary="Slink: revoke the user's refresh tokens",
+    responses=errors(400, 401, 422, 503),
+)
 async def log_out(request: Request, body: Refresh) -> Response:
     try:
         await core_of(request).tokens.log_out(body.refresh_token)
@@ -90,7 +120,12 @@ async def log_out(request: Request, body: Refresh) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/user", summary="Slink: the signed-in user")
+@router.get(
+    "/user",
+    summary="Slink: the signed-in user",
+    response_model=UserOut,
+    responses=errors(401, 403, 503),
+)
 async def current_user(caller: SignedIn) -> JSONResponse:
     user = caller.user
     assert user is not None
@@ -117,7 +152,12 @@ def _key_json(key: ApiKey, moment: datetime) -> dict[str, Any]:
     }
 
 
-@router.post("/user/api-keys", summary="Slink: create one of your API keys (shown once)")
+@router.post(
+    "/user/api-keys",
+    summary="Slink: create one of your API keys (shown once)",
+    response_model=NewKeyOut,
+    responses=errors(400, 401, 403, 422, 503),
+)
 async def create_key(request: Request, caller: SignedIn, body: NewKey) -> JSONResponse:
     issued = await core_of(request).keys.issue(
         "secret",
@@ -129,14 +169,24 @@ async def create_key(request: Request, caller: SignedIn, body: NewKey) -> JSONRe
     return JSONResponse({"key": issued.secret, "keyId": str(issued.key.id), "name": body.name})
 
 
-@router.get("/user/api-keys", summary="Slink: your API keys (never their secrets)")
+@router.get(
+    "/user/api-keys",
+    summary="Slink: your API keys (never their secrets)",
+    response_model=UserKeyList,
+    responses=errors(401, 403, 503),
+)
 async def list_keys(request: Request, caller: SignedIn) -> JSONResponse:
     keys = await core_of(request).keys.list(user_id=caller.principal.user_id)  # type: ignore[union-attr]
     moment = datetime.now().astimezone()
     return JSONResponse({"data": [_key_json(k, moment) for k in keys if k.revoked_at is None]})
 
 
-@router.delete("/user/api-keys/{key_id}", status_code=204, summary="Slink: revoke one of your keys")
+@router.delete(
+    "/user/api-keys/{key_id}",
+    status_code=204,
+    summary="Slink: revoke one of your keys",
+    responses=errors(401, 403, 404, 503),
+)
 async def revoke_key(request: Request, caller: SignedIn, key_id: str) -> Response:
     try:
         ident = uuid.UUID(key_id)
@@ -146,7 +196,12 @@ async def revoke_key(request: Request, caller: SignedIn, key_id: str) -> Respons
     return Response(status_code=204)
 
 
-@router.get("/user/sharex-config", summary="Slink: a ShareX uploader (.sxcu) for a new key")
+@router.get(
+    "/user/sharex-config",
+    summary="Slink: a ShareX uploader (.sxcu) for a new key",
+    response_model=ShareXConfig,
+    responses=errors(401, 403, 503),
+)
 async def sharex_config(request: Request, caller: SignedIn) -> JSONResponse:
     """A new key labelled ShareX goes into the file (keys are stored hashed, so an existing
     one cannot be shown again); revoke it like any other key."""

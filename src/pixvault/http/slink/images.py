@@ -24,9 +24,18 @@ from pixvault.domain.principal import may_change
 from pixvault.http.common.auth import core_of
 from pixvault.http.common.errors import enveloped_route
 from pixvault.http.common.multipart import read_upload
+from pixvault.http.common.openapi import multipart_body, query_parameters
 from pixvault.http.slink import shapes
 from pixvault.http.slink.auth import Caller, KeyHolder, SignedIn, slink_project
 from pixvault.http.slink.errors import render_form_error, render_query_error
+from pixvault.http.slink.schemas import (
+    Created,
+    ExternalUpload,
+    ImageDetail,
+    ImagePage,
+    ImagesById,
+    errors,
+)
 from pixvault.services.library import UNSET, NewUpload
 
 uploads = APIRouter(prefix="/api", tags=["slink"], route_class=enveloped_route(render_form_error))
@@ -100,14 +109,42 @@ def _json_created(body: dict[str, Any], headers: dict[str, str] | None = None) -
     return JSONResponse(body, status_code=201, headers=headers)
 
 
-@uploads.post("/upload", status_code=201, summary="Slink: upload")
+@uploads.post(
+    "/upload",
+    status_code=201,
+    summary="Slink: upload",
+    description="Also answers PUT.",
+    response_model=Created,
+    responses=errors(400, 401, 403, 422, 503),
+    openapi_extra=multipart_body(
+        "image",
+        {
+            "description": "at most 255 characters",
+            "isPublic": "true or false (guests' uploads are always public)",
+        },
+    ),
+)
 @uploads.put("/upload", status_code=201, include_in_schema=False)
 async def upload(request: Request, caller: SignedIn) -> JSONResponse:
     image = await _upload(request, caller.project, caller.principal.user_id)  # type: ignore[union-attr]
     return _json_created({"id": str(image.id)}, {"Location": f"image/{image.id}/detail"})
 
 
-@uploads.post("/guest/upload", status_code=201, summary="Slink: guest upload")
+@uploads.post(
+    "/guest/upload",
+    status_code=201,
+    summary="Slink: guest upload",
+    description="When guest uploads are on (PIXVAULT_GUEST_UPLOADS). Also answers PUT.",
+    response_model=Created,
+    responses=errors(400, 403, 422, 503),
+    openapi_extra=multipart_body(
+        "image",
+        {
+            "description": "at most 255 characters",
+            "isPublic": "true or false (guests' uploads are always public)",
+        },
+    ),
+)
 @uploads.put("/guest/upload", status_code=201, include_in_schema=False)
 async def guest_upload(request: Request) -> JSONResponse:
     if not core_of(request).settings.guest_uploads:
@@ -116,7 +153,21 @@ async def guest_upload(request: Request) -> JSONResponse:
     return _json_created({"id": str(image.id)})
 
 
-@uploads.post("/external/upload", status_code=201, summary="Slink: upload with a key")
+@uploads.post(
+    "/external/upload",
+    status_code=201,
+    summary="Slink: upload with a key",
+    description="With one of your own sk_ keys (ShareX). Also answers PUT.",
+    response_model=ExternalUpload,
+    responses=errors(400, 401, 403, 422, 503),
+    openapi_extra=multipart_body(
+        "image",
+        {
+            "description": "at most 255 characters",
+            "isPublic": "true or false (guests' uploads are always public)",
+        },
+    ),
+)
 @uploads.put("/external/upload", status_code=201, include_in_schema=False)
 async def external_upload(request: Request, caller: KeyHolder) -> JSONResponse:
     assert caller.user is not None
@@ -152,7 +203,12 @@ def _views(request: Request, image: Image) -> int:
     return image.views + core_of(request).views.pending(image.id)
 
 
-@reads.get("/image/{image_id}/detail", summary="Slink: one of your images")
+@reads.get(
+    "/image/{image_id}/detail",
+    summary="Slink: one of your images",
+    response_model=ImageDetail,
+    responses=errors(400, 401, 403, 404, 503),
+)
 async def image_detail(request: Request, caller: SignedIn, image_id: str) -> JSONResponse:
     image = await _own_image(request, caller, image_id)
     return JSONResponse(shapes.detail(image, _views(request, image)))
@@ -165,7 +221,12 @@ class ImageChange(BaseModel):
     license: StrictStr | None = None
 
 
-@uploads.patch("/image/{image_id}", status_code=204, summary="Slink: change description, isPublic")
+@uploads.patch(
+    "/image/{image_id}",
+    status_code=204,
+    summary="Slink: change description, isPublic",
+    responses=errors(400, 401, 403, 404, 422, 503),
+)
 async def change_image(
     request: Request, caller: SignedIn, image_id: str, body: ImageChange
 ) -> Response:
@@ -184,7 +245,12 @@ class ImageDeletion(BaseModel):
     preserveOnDisk: StrictBool = False
 
 
-@uploads.delete("/image/{image_id}", status_code=204, summary="Slink: delete one of your images")
+@uploads.delete(
+    "/image/{image_id}",
+    status_code=204,
+    summary="Slink: delete one of your images",
+    responses=errors(400, 401, 403, 404, 422, 503),
+)
 async def delete_image(
     request: Request,
     caller: SignedIn,
@@ -308,7 +374,12 @@ async def _list(request: Request, only: ImageFilter, query: ListQuery) -> JSONRe
     return JSONResponse({"meta": meta, "data": data})
 
 
-@reads.get("/images/{page:int}", summary="Slink: explore public images")
+@reads.get(
+    "/images/{page:int}",
+    summary="Slink: explore public images",
+    response_model=ImagePage,
+    responses=errors(400, 401, 403, 503),
+)
 @reads.get("/images/{page:int}/", include_in_schema=False)
 async def explore(
     request: Request,
@@ -319,7 +390,12 @@ async def explore(
     return await _list(request, only, query)
 
 
-@reads.get("/images/history/{page:int}", summary="Slink: your images")
+@reads.get(
+    "/images/history/{page:int}",
+    summary="Slink: your images",
+    response_model=ImagePage,
+    responses=errors(400, 401, 403, 503),
+)
 @reads.get("/images/history/{page:int}/", include_in_schema=False)
 async def history(
     request: Request,
@@ -334,7 +410,13 @@ async def history(
     return await _list(request, only, query)
 
 
-@reads.get("/images", summary="Slink: your images by id")
+@reads.get(
+    "/images",
+    summary="Slink: your images by id",
+    response_model=ImagesById,
+    responses=errors(400, 401, 403, 503),
+    openapi_extra=query_parameters({"uuid[]": "an image id; repeat for several"}),
+)
 async def images_by_id(request: Request, caller: SignedIn) -> JSONResponse:
     raw = request.query_params.getlist("uuid[]")
     if not raw:

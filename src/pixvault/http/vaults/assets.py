@@ -37,8 +37,18 @@ from pixvault.domain.text import check_value, load_json
 from pixvault.http.common.auth import core_of
 from pixvault.http.common.errors import enveloped_route
 from pixvault.http.common.multipart import read_upload
+from pixvault.http.common.openapi import json_body, multipart_body, query_parameters
 from pixvault.http.vaults.auth import Vault, VaultReader, VaultWriter
 from pixvault.http.vaults.errors import render_error
+from pixvault.http.vaults.schemas import (
+    AssetChange,
+    AssetOut,
+    AssetPage,
+    RevokeRequest,
+    SignedUrl,
+    SignRequest,
+    errors,
+)
 from pixvault.http.vaults.shapes import asset_json
 from pixvault.services.library import NewUpload
 from pixvault.services.urls import vault_path
@@ -60,8 +70,9 @@ def _expiry(text: str) -> datetime:
         return _FOREVER
 
 
-def route(path: str, methods: list[str], status_code: int, summary: str) -> Callable:  # type: ignore[type-arg]
-    """Register an endpoint under all four route forms; only the first is in /docs."""
+def route(path: str, methods: list[str], status_code: int, summary: str, **docs: Any) -> Callable:  # type: ignore[type-arg]
+    """Register an endpoint under all four route forms; only the first is in /docs (with
+    `docs`: response_model, responses, openapi_extra)."""
 
     def register(endpoint: Callable) -> Callable:  # type: ignore[type-arg]
         first = True
@@ -74,6 +85,7 @@ def route(path: str, methods: list[str], status_code: int, summary: str) -> Call
                     status_code=status_code,
                     summary=summary,
                     include_in_schema=first,
+                    **docs,
                     operation_id=None
                     if first
                     else f"{endpoint.__name__}_{prefix}{vault}".replace("/", "_"),
@@ -91,7 +103,26 @@ def created(request: Request, project: Project, image: Image, status: int = 200)
 # -- upload --------------------------------------------------------------------------------
 
 
-@route("/assets", ["POST"], 201, "Upload a file (multipart: file, partition, collection, channel)")
+@route(
+    "/assets",
+    ["POST"],
+    201,
+    "Upload a file (multipart: file, partition, collection, channel)",
+    response_model=AssetOut,
+    responses=errors(400, 401, 403, 404, 413, 503),
+    openapi_extra=multipart_body(
+        "file",
+        {
+            "partition": "first folder level",
+            "collection": "second folder level",
+            "channel": "third folder level",
+            "filename": "the stored name (default: the file part's name)",
+            "metadata": "a JSON object",
+            "tags": "a JSON array of strings, or comma-separated",
+        },
+        required=("partition", "collection", "channel"),
+    ),
+)
 async def upload_asset(request: Request, vault: VaultWriter) -> JSONResponse:
     core = core_of(request)
     policy = core.vault_uploads
@@ -166,7 +197,23 @@ def _position(secret: str, project: Project, text: str) -> Keyset:
     )
 
 
-@route("/assets", ["GET"], 200, "List files, newest first, a page at a time")
+@route(
+    "/assets",
+    ["GET"],
+    200,
+    "List files, newest first, a page at a time",
+    response_model=AssetPage,
+    responses=errors(400, 401, 403, 404, 503),
+    openapi_extra=query_parameters(
+        {
+            "partition": "only this first folder level",
+            "collection": "only this second folder level",
+            "channel": "only this third folder level",
+            "limit": f"1 to {MAX_LIST} (default 50)",
+            "cursor": "the previous page's cursor",
+        }
+    ),
+)
 async def list_assets(request: Request, vault: VaultReader) -> JSONResponse:
     query = request.query_params
     levels = {
@@ -216,7 +263,14 @@ async def _asset(request: Request, vault: Vault, ref: str) -> Image:
     return await library.find_by_path(vault.project, folders, filename)
 
 
-@route("/assets/{ref:path}", ["GET"], 200, "Get a file's record by id or path")
+@route(
+    "/assets/{ref:path}",
+    ["GET"],
+    200,
+    "Get a file's record by id or path",
+    response_model=AssetOut,
+    responses=errors(400, 401, 403, 404, 503),
+)
 async def get_asset(request: Request, vault: VaultReader, ref: str) -> JSONResponse:
     return created(request, vault.project, await _asset(request, vault, ref))
 
@@ -229,7 +283,15 @@ async def _json_body(request: Request) -> Any:
     return load_json(text, "body")
 
 
-@route("/assets/{ref:path}", ["PATCH"], 200, "Merge metadata (null removes a key), replace tags")
+@route(
+    "/assets/{ref:path}",
+    ["PATCH"],
+    200,
+    "Merge metadata (null removes a key), replace tags",
+    response_model=AssetOut,
+    responses=errors(400, 401, 403, 404, 503),
+    openapi_extra=json_body(AssetChange),
+)
 async def update_asset(request: Request, vault: VaultWriter, ref: str) -> JSONResponse:
     body = await _json_body(request)
     if not isinstance(body, dict) or not body or set(body) - {"metadata", "tags"}:
@@ -247,7 +309,13 @@ async def update_asset(request: Request, vault: VaultWriter, ref: str) -> JSONRe
     return created(request, vault.project, updated)
 
 
-@route("/assets/{ref:path}", ["DELETE"], 204, "Delete a file, its bytes and derivatives")
+@route(
+    "/assets/{ref:path}",
+    ["DELETE"],
+    204,
+    "Delete a file, its bytes and derivatives",
+    responses=errors(400, 401, 403, 404, 503),
+)
 async def delete_asset(request: Request, vault: VaultWriter, ref: str) -> Response:
     core = core_of(request)
     image = await _asset(request, vault, ref)
@@ -276,7 +344,15 @@ async def _path_asset(request: Request, vault: Vault, path: Any) -> Image:
     return await core_of(request).library.find_by_path(vault.project, folders, filename)
 
 
-@route("/urls/sign", ["POST"], 200, "A signed delivery URL that works until expires_at")
+@route(
+    "/urls/sign",
+    ["POST"],
+    200,
+    "A signed delivery URL that works until expires_at",
+    response_model=SignedUrl,
+    responses=errors(400, 401, 403, 404, 503),
+    openapi_extra=json_body(SignRequest),
+)
 async def sign_url(request: Request, vault: VaultWriter) -> JSONResponse:
     body = await _json_body(request)
     if not isinstance(body, dict):
@@ -304,7 +380,14 @@ async def sign_url(request: Request, vault: VaultWriter) -> JSONResponse:
     return JSONResponse({"url": url})
 
 
-@route("/urls/revoke", ["POST"], 204, "Revoke a signed URL (by token or URL) or an asset path")
+@route(
+    "/urls/revoke",
+    ["POST"],
+    204,
+    "Revoke a signed URL (by token or URL) or an asset path",
+    responses=errors(400, 401, 403, 404, 503),
+    openapi_extra=json_body(RevokeRequest),
+)
 async def revoke_url(request: Request, vault: VaultWriter) -> Response:
     body = await _json_body(request)
     if not isinstance(body, dict):
