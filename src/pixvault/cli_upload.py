@@ -214,6 +214,7 @@ def _bars() -> Progress:
         TimeRemainingColumn(),
         console=errors,  # bars on stderr: stdout keeps the summary (and --json) clean
         transient=True,
+        disable=not errors.is_terminal,  # no bars in logs; retry notes still print
     )
 
 
