@@ -33,10 +33,12 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(None, ge=1, le=65535)
 
     # Admission control, per process (services/admission.py): API and UI requests beyond
-    # MAX_IN_FLIGHT at once, and public delivery beyond MAX_IN_FLIGHT_DELIVERY, wait in line
-    # (at most ADMISSION_QUEUE each, QUEUE_WAIT_SECONDS each); past that 429 + Retry-After.
-    max_in_flight: int = Field(16, ge=1)
+    # MAX_IN_FLIGHT at once, delivery URLs answered before beyond MAX_IN_FLIGHT_DELIVERY and
+    # new ones (possible renders) beyond MAX_IN_FLIGHT_COLD (0: 4 per CPU) wait in line (at
+    # most ADMISSION_QUEUE each, QUEUE_WAIT_SECONDS each); past that 429 + Retry-After.
+    max_in_flight: int = Field(8, ge=1)
     max_in_flight_delivery: int = Field(256, ge=1)
+    max_in_flight_cold: int = Field(0, ge=0)
     admission_queue: int = Field(64, ge=0)
     queue_wait_seconds: float = Field(1.0, gt=0)
     # Slow clients: the request line and headers must arrive within HEADER_TIMEOUT_SECONDS

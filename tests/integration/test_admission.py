@@ -198,3 +198,38 @@ def test_an_upload_whose_client_leaves_while_it_is_checked_stops_and_stores_noth
         )
         assert kept.status_code == 201, kept.text
         assert served.image_rows() == 1
+
+
+def test_new_variants_fill_their_own_lane_and_cached_hits_still_pass(tmp_path):
+    with serving(
+        tmp_path,
+        max_in_flight_cold="1",
+        admission_queue="0",
+        avif_effort="9",
+        cold_renders_per_minute="0",
+    ) as served:
+        key = served.secret_key()
+        photo = pyvips.Image.xyz(1600, 1200)[0].cast("uchar").jpegsave_buffer()
+        image = httpx.post(
+            f"{served.base}/api/v1/images/upload",
+            headers={"X-API-Key": key},
+            files={"file": ("p.jpg", photo, "image/jpeg")},
+        ).json()["data"]["id"]
+        url = f"{served.base}/default/default/img/{image}"
+        # Answered once, each is a cached hit from now on.
+        assert httpx.get(f"{url}?w=40").status_code == 200
+        assert httpx.get(url).status_code == 200
+        slow = threading.Thread(target=lambda: httpx.get(f"{url}?w=1600&format=avif", timeout=60))
+        slow.start()
+        time.sleep(1)  # the AVIF render holds the one slot for new variants
+        refused = httpx.get(f"{url}?w=41")
+        cached = httpx.get(f"{url}?w=40")
+        original = httpx.get(url)
+        slow.join(60)
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "1"
+    assert refused.json()["error"]["code"] == "OVERLOADED"
+    assert cached.status_code == 200
+    assert cached.headers["content-type"] == "image/jpeg"
+    assert original.status_code == 200
+    assert original.content == photo

@@ -7,13 +7,17 @@ finishes at full speed and the client is told when to retry (as nginx's `limit_c
 Envoy's overload manager do). A slot freed is handed straight to the next in line.
 
 `Admission` holds the lanes of one process: `work` for the APIs and the UI (uploads, lists,
-sign-ins: the CPU- and database-heavy routes) and `delivery` for public image URLs, whose
-cached hits cost well under a millisecond, so that a flood of uploads never delays them
-(their cold renders are bounded again by the render pool). Health, readiness and metrics are
-never admitted through a lane: a busy process must still say that it is alive.
+sign-ins: the CPU- and database-heavy routes); `delivery` for public image URLs this process
+has answered before and originals, which are cached hits costing well under a millisecond;
+and `cold` for image URLs it has not answered yet, which may be renders. A URL moves from
+`cold` to `delivery` once answered (`Answered`), so a flood of new variants or uploads never
+delays a cached hit, and cold renders are bounded in number before they reach the render
+queue, so none waits there for long. Health, readiness and metrics are never admitted
+through a lane: a busy process must still say that it is alive.
 """
 
 import asyncio
+import os
 from collections import deque
 from dataclasses import dataclass
 
@@ -74,10 +78,31 @@ class Lane:
             ticket.set_exception(Overloaded(self.retry_after))
 
 
+class Answered:
+    """The delivery URLs this process has answered, the most recent `size` of them (a URL
+    forgotten is only admitted as a possible render once more)."""
+
+    def __init__(self, size: int = 65536):
+        self.size = size
+        self._seen: dict[int, None] = {}
+
+    def __contains__(self, url: int) -> bool:
+        return url in self._seen
+
+    def add(self, url: int) -> None:
+        if url in self._seen:
+            return
+        if len(self._seen) >= self.size:
+            del self._seen[next(iter(self._seen))]
+        self._seen[url] = None
+
+
 @dataclass(frozen=True)
 class Admission:
     work: Lane
     delivery: Lane
+    cold: Lane
+    answered: Answered
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Admission":
@@ -89,7 +114,10 @@ class Admission:
                 max_wait=settings.queue_wait_seconds,
             )
 
+        cold = settings.max_in_flight_cold or 4 * (os.cpu_count() or 1)
         return cls(
             work=lane("work", settings.max_in_flight),
             delivery=lane("delivery", settings.max_in_flight_delivery),
+            cold=lane("cold", cold),
+            answered=Answered(),
         )

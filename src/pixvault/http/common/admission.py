@@ -10,12 +10,13 @@
   client disconnects the route is cancelled, so no work is done for nobody. Such requests
   are logged with nginx's status 499 (nothing is sent: the client is gone).
 
-Pure ASGI (no BaseHTTPMiddleware): the fast path of a cached hit costs a counter, a timer
-handle and one wrapped `send`.
+Pure ASGI (no BaseHTTPMiddleware): the fast path of a cached hit costs a hash of its URL, a
+counter, a timer handle and one wrapped `send`.
 """
 
 import asyncio
 from collections.abc import Callable
+from functools import partial
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,21 +29,31 @@ from pixvault.services.admission import Admission, Lane
 _WATCH_AFTER = 0.1
 _UNLANED = frozenset({"/health", "/ready", "/metrics"})
 _NOT_DELIVERY = ("/api/", "/v1/", "/ui", "/docs", "/redoc", "/openapi")
+# A delivery URL answered with these is a cached hit from now on.
+_SERVED = frozenset({200, 206, 304})
 CLIENT_CLOSED = 499
 
 
-def lane_for(admission: Admission, method: str, path: str) -> Lane | None:
-    """The lane of a request: public delivery URLs (GET/HEAD of an image or asset path) have
-    their own; health, readiness and metrics none; everything else shares `work`."""
-    if path in _UNLANED:
-        return None
-    if method in ("GET", "HEAD") and (
+def is_delivery(method: str, path: str) -> bool:
+    """A public delivery URL: GET/HEAD of a native, Slink or vault image or asset path."""
+    return method in ("GET", "HEAD") and (
         path.startswith("/image/")
         or (path.startswith("/api/image/") and path.count("/") == 3)
         or (path.count("/") >= 4 and not path.startswith(_NOT_DELIVERY))
-    ):
-        return admission.delivery
-    return admission.work
+    )
+
+
+def lane_for(admission: Admission, scope: Scope) -> tuple[Lane | None, int | None]:
+    """The lane of a request, and for a delivery URL its key in `admission.answered`:
+    delivery URLs answered before go to `delivery`, new ones (possible renders) to `cold`;
+    health, readiness and metrics take no lane; everything else shares `work`."""
+    path = scope["path"]
+    if path in _UNLANED:
+        return None, None
+    if not is_delivery(scope["method"], path):
+        return admission.work, None
+    url = hash((path, scope["query_string"]))
+    return (admission.delivery if url in admission.answered else admission.cold), url
 
 
 class _Gone(Exception):
@@ -53,8 +64,16 @@ class _Exchange:
     """One request's receive and send as the route sees them: a body-read timeout, messages
     read ahead while watching for a disconnect, and what has been sent."""
 
-    def __init__(self, scope: Scope, receive: Receive, send: Send, body_timeout: float):
+    def __init__(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        body_timeout: float,
+        answered: Callable[[], None] | None,
+    ):
         self._receive = receive
+        self._answered = answered
         self._send = send
         self.body_timeout = body_timeout
         self.ahead: list[Message] = []
@@ -89,6 +108,8 @@ class _Exchange:
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.started = True
+            if self._answered is not None and message["status"] in _SERVED:
+                self._answered()
             if self.timed_out:  # the rest of the body may never come: do not wait for it
                 message["headers"] = [*message.get("headers", ()), (b"connection", b"close")]
         elif not message.get("more_body", False):
@@ -150,8 +171,9 @@ class AdmissionControl:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        lane = lane_for(self.admission, scope["method"], scope["path"])
-        exchange = _Exchange(scope, receive, send, self.body_timeout)
+        lane, url = lane_for(self.admission, scope)
+        answered = None if url is None else partial(self.admission.answered.add, url)
+        exchange = _Exchange(scope, receive, send, self.body_timeout, answered)
         try:
             if lane is not None:
                 await self._admit(lane, exchange)
