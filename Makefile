@@ -29,6 +29,9 @@ test: lint
 
 bench:
 	@$(ENSURE) test
+	@# The tail-latency suite's C load generator (Debian's wrk), as .ci/run installs chromium.
+	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null \
+		|| echo "wrk could not be installed: the tail suite says so and measures with aiohttp only"
 	$(BIN)/python -m bench
 
 # Thousands of schema-generated requests against every operation (make test runs a few

@@ -24,7 +24,9 @@ from bench import (
     suite_delivery,
     suite_library,
     suite_operations,
+    suite_overload,
     suite_slink,
+    suite_tail,
     suite_ui,
     suite_upload,
     suite_vault,
@@ -50,6 +52,8 @@ SUITES: dict[str, tuple[Callable[..., Awaitable[None]], list[tuple[str, int]]]] 
     # The 100 MiB upload on sqlite and postgres+s3; the list and delivery on sqlite and postgres.
     "vault": (suite_vault.run, [("sqlite", 1), ("postgres", 1), ("postgres+s3", 1)]),
     "operations": (suite_operations.run, [("sqlite", 1), ("postgres", 1)]),
+    "overload": (suite_overload.run, [("sqlite", 1), ("postgres", 1)]),
+    "tail": (suite_tail.run, [("sqlite", 1), ("postgres", 1)]),
 }
 RESULTS = BENCH_DIR / "RESULTS.md"
 
