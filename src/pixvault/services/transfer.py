@@ -135,8 +135,9 @@ async def export_dump(
                     async for row in q.stream(conn, query):
                         out.write(q.encode_row(table, row))
                         if table is images:
-                            index.write(await _export_blob(core, directory, row))
-                            report.blob_bytes += row["size"]
+                            blob = await _export_blob(core, directory, row)
+                            index.write(blob)
+                            report.blob_bytes += blob["size"]
                             progress("export", report.blob_bytes, total)
                 files[name] = out.entry()
                 report.rows[table.name] = out.lines
