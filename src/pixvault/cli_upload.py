@@ -79,14 +79,33 @@ def _hidden(relative: Path) -> bool:
     return any(part.startswith(".") for part in relative.parts)
 
 
+def held_hashes(client: Client, files: int) -> dict[str, str] | None:
+    """The project's content hashes (SHA-256 → image id), when listing them all takes fewer
+    requests than asking once per file; None: ask per file (`?fileHash=`). The first request
+    doubles as the check of the URL and the key."""
+    first = client.list(limit=1)
+    if first.total == 0:
+        return {}
+    if -(-first.total // 100) >= files:  # list pages of 100 against one lookup per file
+        return None
+    return {image.sha256: image.id for image in client.iter_images()}
+
+
 class _Run:
     """One upload run: the client, the bars, and the hashes claimed so far in this run."""
 
     def __init__(
-        self, client: Client, progress: Progress, files: int, alias: bool, flow: str | None
+        self,
+        client: Client,
+        progress: Progress,
+        files: int,
+        held: dict[str, str] | None,
+        alias: bool,
+        flow: str | None,
     ):
         self.client = client
         self.files = files
+        self.held = held
         self.progress = progress
         self.alias = alias
         self.flow = flow
@@ -116,9 +135,13 @@ class _Run:
             first = self._claimed.setdefault(digest, path)
         if first != path:
             return Outcome(path, "skipped", detail=f"same content as {first}")
-        held = self.client.find_by_hash(digest)
-        if held is not None:
-            return Outcome(path, "skipped", held.id, "already in the project")
+        if self.held is not None:
+            held_id = self.held.get(digest)
+        else:
+            image = self.client.find_by_hash(digest)
+            held_id = None if image is None else image.id
+        if held_id is not None:
+            return Outcome(path, "skipped", held_id, "already in the project")
         image = self.client.upload(
             path,
             alias=alias_from_name(path) if self.alias else None,
@@ -187,7 +210,7 @@ def upload(
     )
     try:
         client = Client(server, key, retry=policy, on_retry=note)
-        client.list(limit=1)  # one clear error for a wrong URL or key, before any file
+        held = held_hashes(client, len(files))  # also: one clear error for a wrong URL or key
     except Unauthorized as exc:
         fail(f"{server} refused the key: {exc.message} (check --key / PIXVAULT_KEY)")
     except ServerUnreachable as exc:
@@ -197,7 +220,7 @@ def upload(
     with client, progress:
         total = sum(f.stat().st_size for f in files)
         overall = progress.add_task(f"[bold]total[/bold] 0/{len(files)} files", total=total)
-        run = _Run(client, progress, len(files), alias_from_name_, flow)
+        run = _Run(client, progress, len(files), held, alias_from_name_, flow)
         with ThreadPoolExecutor(concurrency) as pool:
             outcomes = list(pool.map(lambda f: run.one(f, overall), files))
     _summarise(outcomes, as_json)

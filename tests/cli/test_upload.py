@@ -5,6 +5,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -65,6 +66,10 @@ def test_second_run_skips_every_file_the_project_holds(remote: Remote, project, 
     again = remote.upload(str(tmp_path / "pics"), "-r", key=key)
     assert again.returncode == 0, again.stderr
     assert "0 uploaded, 4 skipped (content already held), 0 failed" in again.stdout
+    # One file against three held: asked by its hash (`?fileHash=`), not by listing them all.
+    one = summary(remote.upload(str(tmp_path / "pics" / "top.jpg"), "--json", key=key))
+    assert one["files"][0]["status"] == "skipped"
+    assert one["files"][0]["detail"] == "already in the project"
     assert len(images_of(remote, key)) == 3
 
 
@@ -170,6 +175,7 @@ class Flaky(ThreadingHTTPServer):
         self.upstream = upstream
         self.refusals = list(refusals)
         self.seen: list[tuple[float, int]] = []  # (time, status) of each upload attempt
+        self.paths: list[str] = []  # every request's path and query
         self.lock = threading.Lock()
 
     @property
@@ -184,9 +190,11 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        self.server.paths.append(self.path)
         self._relay(b"")
 
     def do_POST(self) -> None:
+        self.server.paths.append(self.path)
         body = self.rfile.read(int(self.headers.get("content-length", 0)))
         if self.path.startswith("/api/v1/images/upload"):
             with self.server.lock:
@@ -216,9 +224,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-@pytest.fixture
-def flaky(remote: Remote) -> Iterator[Flaky]:
-    proxy = Flaky(remote.base, [(503, {}), (429, {"Retry-After": "2"})])
+@contextmanager
+def proxied(remote: Remote, refusals: list[tuple[int, dict[str, str]]]) -> Iterator[Flaky]:
+    proxy = Flaky(remote.base, refusals)
     thread = threading.Thread(target=proxy.serve_forever, daemon=True)
     thread.start()
     try:
@@ -226,6 +234,12 @@ def flaky(remote: Remote) -> Iterator[Flaky]:
     finally:
         proxy.shutdown()
         proxy.server_close()
+
+
+@pytest.fixture
+def flaky(remote: Remote) -> Iterator[Flaky]:
+    with proxied(remote, [(503, {}), (429, {"Retry-After": "2"})]) as proxy:
+        yield proxy
 
 
 def test_503_and_429_are_retried_honouring_retry_after(
@@ -245,16 +259,30 @@ def test_503_and_429_are_retried_honouring_retry_after(
 
 def test_retries_give_up_and_report_the_last_answer(remote: Remote, project, tmp_path):
     key = project.key
-    proxy = Flaky(remote.base, [(503, {})] * 3)
-    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
-    thread.start()
-    try:
-        photo = write(tmp_path / "a.jpg", jpeg(color=(13, 45, 6)))
+    photo = write(tmp_path / "a.jpg", jpeg(color=(13, 45, 6)))
+    with proxied(remote, [(503, {})] * 3) as proxy:
         done = remote.upload(str(photo), "--json", "--retries", "1", key=key, server=proxy.base)
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
     assert done.returncode == 1
     assert len(proxy.seen) == 2
     assert summary(done)["files"][0]["detail"] == "X (503): try later"
     assert images_of(remote, key) == []
+
+
+def test_held_hashes_are_listed_or_looked_up_whichever_takes_fewer_requests(
+    remote: Remote, project, tmp_path
+):
+    key = project.key
+    files = [write(tmp_path / f"{n}.jpg", jpeg(color=(n * 80, 9, 99))) for n in range(3)]
+    with proxied(remote, []) as empty:
+        assert remote.upload(*map(str, files[:2]), key=key, server=empty.base).returncode == 0
+    # An empty project: the first request says so, and nothing is looked up.
+    assert not any("fileHash" in path for path in empty.paths)
+    with proxied(remote, []) as few:
+        done = remote.upload(*map(str, files), "--json", key=key, server=few.base)
+    assert [f["status"] for f in summary(done)["files"]] == ["skipped", "skipped", "uploaded"]
+    # Two held, three files: one page lists them all, no lookup per file.
+    assert not any("fileHash" in path for path in few.paths)
+    with proxied(remote, []) as one:
+        done = remote.upload(str(files[0]), "--json", key=key, server=one.base)
+    assert summary(done)["files"][0]["status"] == "skipped"
+    assert sum("fileHash=" in path for path in one.paths) == 1
