@@ -57,8 +57,8 @@ TABLES: tuple[Table, ...] = (
 # Tables a dump leaves out: each instance's own memo counters, and the bookkeeping of
 # derivatives (re-rendered on demand). A new table must be added to one list or the other.
 NOT_DUMPED = frozenset({"change_epochs", "derivatives"})
-# Only the JWT signing key travels (so sessions survive the move); any other instance secret
-# names the instance itself.
+# Only the JWT signing key (`services/tokens.py`) travels, so sessions survive the move; any
+# other instance secret (the store claim's instance id) names the instance itself.
 _SHARED_SECRETS = ("jwt_signing_key",)
 
 
