@@ -208,6 +208,9 @@ async def test_and_back_from_postgres_and_s3_in_chunks(
     monkeypatch.setattr(transfer, "_CHUNK", 256)  # every original spans several ranges
     report = await export_dump(target, tmp_path / "back")
     assert report.blobs == 6
+    site = await export_dump(target, tmp_path / "site", "acme/site")  # PostgreSQL's scoping
+    assert (site.blobs, site.rows["projects"], site.rows["api_keys"]) == (1, 1, 1)
+    assert (site.rows["organizations"], site.rows["users"]) == (1, 0)
     home = build_core(make_settings(tmp_path / "home", "sqlite", None))
     try:
         await import_dump(home, tmp_path / "back")
