@@ -22,10 +22,12 @@ from pixvault.domain.errors import FileTooLarge
 
 MEMORY_MAX = 1 << 20
 HEAD_BYTES = 512  # enough for filetype's signatures (it reads 261)
-# Bytes handed to the worker at a time, joined into one buffer: one batch in flight and one
-# filling bound the RAM an upload holds to about twice this, and the worker takes the GIL
-# back only twice a batch (after the hash, after the write), not twice a network chunk.
+# Bytes handed to the worker at a time, joined into one buffer: one batch in flight and up to
+# two waiting bound an upload's RAM to under 10 MB, and the worker takes the GIL back only
+# twice a batch (after the hash, after the write), not twice a network chunk.
 BATCH_BYTES = 2 << 20
+# A writer that never drains has its bytes hashed and written inline past this much.
+_UNDRAINED_MAX = 4 * BATCH_BYTES
 
 SPOOL_PREFIX = "pixvault-upload-"
 
@@ -78,15 +80,21 @@ class StagedFile:
             chunk = bytes(chunk)  # the caller may reuse its buffer; bytes views are kept as is
         self._batch.append(chunk)
         self._batch_bytes += len(chunk)
-        if self._batch_bytes >= 2 * BATCH_BYTES:
+        if self._batch_bytes >= _UNDRAINED_MAX:
             self._settle()  # nobody drains (a plain sync writer): keep the RAM bounded
 
     async def drain(self) -> None:
-        """Hand a full batch to a worker thread, after the previous one is done: call it
-        between network chunks, so the next ones arrive while these are hashed and written."""
+        """Hand a full batch to a worker thread: call it between network chunks, so the next
+        ones arrive while these are hashed and written. While the worker is still busy the
+        caller goes on receiving, and waits for it only once a second batch is full."""
         if self._batch_bytes < BATCH_BYTES:
             return
-        await self._wait()
+        if self._inflight is not None:
+            if not self._inflight.done():
+                if self._batch_bytes < 2 * BATCH_BYTES:
+                    return
+                await asyncio.wrap_future(self._inflight)
+            self._inflight.result()  # its error, if any, is this upload's
         self._inflight = _WORKERS.submit(self._absorb, self._take())
 
     async def complete(self) -> None:
