@@ -80,6 +80,14 @@ class Settings(BaseSettings):
     mutable_max_age: int = 60
     render_workers: int = 0
     render_queue: int = 64
+    # A new derivative not ready this long after it was asked for answers 503 + Retry-After
+    # (the render is stopped); what one render may need in memory, by its estimate.
+    render_timeout_seconds: float = Field(10.0, gt=0)
+    render_memory_mb: int = Field(192, ge=16)
+    # Stored derivative bytes per project (a project's derivativeQuotaBytes wins); least
+    # recently used are evicted past it, 0 is no quota. Accesses are written in batches.
+    derivative_quota_bytes: int = Field(10 * 1024**3, ge=0)
+    derivative_touch_seconds: float = Field(60.0, ge=0)
     auto_format_by_default: bool = False
     avif_by_default: bool = True
     avif_effort: int = Field(0, ge=0, le=9)

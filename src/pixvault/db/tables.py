@@ -238,3 +238,17 @@ change_epochs = Table(
     Column("name", String(32), primary_key=True),
     Column("value", BigInteger, nullable=False),
 )
+
+# Stored derivatives with their size and (coarse) last access, for the per-project quota's
+# least-recently-used eviction (services/quota.py). The blob is the derivative; a row without
+# its blob is harmless (eviction deletes both, a re-render writes both again).
+derivatives = Table(
+    "derivatives",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("image_id", Uuid, ForeignKey("images.id", ondelete="CASCADE"), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    _ts("last_access"),
+    Index("ix_derivatives_lru", "project_id", "last_access", "size"),
+)

@@ -97,6 +97,18 @@ class OutputTooLarge(InvalidInput):
         )
 
 
+class RenderTooLarge(OutputTooLarge):
+    """A render would need more memory than one render may use (source, frames, encoder)."""
+
+    def __init__(self, what: str, needed: int, limit: int, hint: str):
+        mb = 1024 * 1024
+        InvalidInput.__init__(
+            self,
+            f"rendering {what} needs about {needed // mb} MB, over the limit of {limit // mb} "
+            f"MB per render; {hint}",
+        )
+
+
 class FileTooLarge(PixvaultError):
     """An upload crossed the size limit of the policy it was sent under."""
 
@@ -372,6 +384,17 @@ class RenderRateLimited(PixvaultError):
         super().__init__(
             "Too many new image variants requested from your address; retry in "
             f"{retry_after} seconds (variants already made are not limited)"
+        )
+        self.retry_after = retry_after
+
+
+class RenderTimedOut(PixvaultError):
+    """A new derivative was not ready within the render timeout; it is still being made."""
+
+    def __init__(self, seconds: float, *, retry_after: int):
+        super().__init__(
+            f"The image variant was not ready within {seconds:g} seconds; it is still being "
+            f"rendered, retry in {retry_after} seconds"
         )
         self.retry_after = retry_after
 

@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     StringConstraints,
     ValidationError,
     field_validator,
@@ -46,6 +47,9 @@ class ProjectSettings(BaseModel):
     auto_format: StrictBool | None = Field(None, alias="autoFormat")
     # Secrets of the vault surface's signed URLs: the first signs, all verify (rotation).
     vault_signing_keys: tuple[SigningKey, ...] = Field((), alias="vaultSigningKeys")
+    # Bytes of stored derivatives kept, least recently used evicted first; 0 is no quota,
+    # None the instance's DERIVATIVE_QUOTA_BYTES.
+    derivative_quota_bytes: StrictInt | None = Field(None, alias="derivativeQuotaBytes", ge=0)
 
     @field_validator("presets")
     @classmethod

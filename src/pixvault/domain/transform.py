@@ -25,6 +25,13 @@ Grammar (names are case-sensitive, enum values case-insensitive):
 - `format|f`: jpeg|jpg, png, webp, avif, gif, auto (negotiated from the Accept header).
 - `q|quality`: integer 1-100 (ignored by the lossless png and gif encoders).
 
+Placeholders, each alone (any other parameter with them is a 400):
+
+- `format=blurhash`: the image's stored BlurHash as `text/plain` (made at upload; the original
+  is never decoded for it).
+- `format=lqip`: a low-quality image placeholder, exactly `w=32&h=32&fit=inside&format=webp&q=40`
+  (a 32-pixel WebP of a few hundred bytes), an ordinary derivative with that canonical form.
+
 imgbt's operations (contract §8), also available on every surface. Each is omitted from
 `canonical()` when unset, so transforms without them keep their canonical text (and therefore
 their cache keys and signatures). They render in this order, after resizing/cropping/padding:
@@ -59,6 +66,8 @@ from pixvault.domain.errors import InvalidInput, UnsupportedType
 FITS = ("cover", "contain", "fill", "inside", "outside")
 FORMATS = ("jpeg", "png", "webp", "avif", "gif")
 OUTPUT_FORMATS = (*FORMATS, "auto")
+BLURHASH = "blurhash"
+PLACEHOLDER_FORMATS = (BLURHASH, "lqip")
 CROP_STRATEGIES = ("focal", "smart", "auto", "entropy", "center")
 COMPASS = ("n", "ne", "e", "se", "s", "sw", "w", "nw")
 
@@ -112,7 +121,7 @@ _ALIASES = {
 }
 ACCEPTED_NAMES = tuple(_ALIASES)
 
-_FORMAT_VALUES = {"jpg": "jpeg", **{f: f for f in OUTPUT_FORMATS}}
+_FORMAT_VALUES = {"jpg": "jpeg", **{f: f for f in (*OUTPUT_FORMATS, *PLACEHOLDER_FORMATS)}}
 _CROP_VALUES = {
     "true": "true",
     "1": "true",
@@ -212,6 +221,9 @@ class Limits:
     max_side: int = 8192
     max_area: int = 25_000_000
     max_source_pixels: int = 100_000_000
+    # What one render may hold in memory, by the estimate in `imaging.budget` (source bytes,
+    # decoded frames, the encoder's working set).
+    max_render_bytes: int = 192 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -317,6 +329,10 @@ class Transform:
         return self if chosen == self.format else replace(self, format=chosen)
 
 
+PLACEHOLDER_BLURHASH = Transform(format=BLURHASH)
+LQIP = Transform(width=32, height=32, fit="inside", format="webp", quality=40)
+
+
 def _scaled(value: int | None, scale: float) -> int | None:
     return None if value is None else max(1, round(value * scale))
 
@@ -345,6 +361,8 @@ def parse_transform(
 
 def _parse(params: list[tuple[str, str]], limits: Limits, ignore: frozenset[str]) -> Transform:
     raw = _collect(params, ignore)
+    if raw.get("format", "").lower() in PLACEHOLDER_FORMATS:
+        return _placeholder(raw)
     if "page" in raw:
         raise InvalidInput("page: PDF pages are not supported yet", param="page")
     width = _int("w", raw.get("w"), 1, limits.max_side)
@@ -383,6 +401,18 @@ def _parse(params: list[tuple[str, str]], limits: Limits, ignore: frozenset[str]
     )
     _check_output_size(spec, limits)
     return spec
+
+
+def _placeholder(raw: dict[str, str]) -> Transform:
+    fmt = raw["format"].lower()
+    others = [name for name in raw if name != "format"]
+    if others:
+        raise InvalidInput(
+            f"format={fmt} is a fixed placeholder and takes no other parameters; "
+            f"drop {', '.join(others)}",
+            param=others[0],
+        )
+    return PLACEHOLDER_BLURHASH if fmt == BLURHASH else LQIP
 
 
 def _operations(raw: dict[str, str]) -> dict[str, object]:

@@ -15,9 +15,11 @@ Sizing, with the box = (w*dpr, h*dpr) and the source size taken after EXIF orien
 Nothing is enlarged beyond the source except by fill (stretch) and contain (padding only).
 Limits: the source pixel count (all frames for animations) is read from the header before any
 decoding; the output must respect `max_side` and `max_area` (outside and single-dimension fits
-can exceed the box). Output is sRGB with every metadata block (EXIF, GPS, XMP, IPTC, ICC)
-removed. Animated GIF/WebP keep their animation when the output is gif or webp; any other
-output format raises UnsupportedType rather than dropping frames.
+can exceed the box), and the memory the render is estimated to need (`imaging.budget`: source,
+decoded frames, encoder) must stay within `max_render_bytes`. Output is sRGB with every
+metadata block (EXIF, GPS, XMP, IPTC, ICC) removed. Animated GIF/WebP keep their animation
+when the output is gif or webp; any other output format raises UnsupportedType rather than
+dropping frames. A `KillSwitch` stops the encode when the render pool gives up on it.
 
 imgbt's operations (grammar and sigma mappings in `pixvault.domain.transform`), in this order:
 
@@ -47,8 +49,10 @@ from dataclasses import dataclass, replace
 
 import pyvips
 
-from pixvault.domain.errors import OutputTooLarge, SourceTooLarge, UnsupportedType
+from pixvault.domain.errors import OutputTooLarge, RenderTooLarge, SourceTooLarge, UnsupportedType
 from pixvault.domain.transform import FORMAT_MIME, Limits, Transform, ensure_output_format
+from pixvault.imaging.budget import render_bytes
+from pixvault.imaging.pool import KillSwitch
 
 DEFAULT_QUALITY = 80
 # AVIF's quality scale runs lower: libvips' own default, 50, looks like JPEG at 80 and makes
@@ -108,6 +112,7 @@ def render(
     limits: Limits = Limits(),
     encoders: Encoders = Encoders(),
     still: bool = False,
+    kill: KillSwitch | None = None,
 ) -> Rendered:
     """Decode (shrinking on load), resize, crop/pad, convert to sRGB and encode without
     metadata. An animation asked for in a format that cannot animate is refused, unless
@@ -132,6 +137,7 @@ def render(
     if anchor == "auto":
         anchor = "focal" if focal is not None else "smart"
     interesting = _INTERESTING.get(anchor or "") if plan.window else None
+    _check_memory(len(source), plan, info, fmt, limits, spec.border_size, bool(interesting))
     if interesting and not animated:
         image = _load(source, _loaded_size(plan.window, rotate), crop=interesting)
         if rotate is not None:
@@ -141,7 +147,12 @@ def render(
         if rotate is not None:
             image = _rotate(image, rotate)
         if plan.window is not None:
-            image = _crop(image, plan.window, anchor, focal)
+
+            def first_frame() -> pyvips.Image:
+                frame = _load(source, _loaded_size(plan.resize, rotate))
+                return frame if rotate is None else _rotate(frame, rotate)
+
+            image = _crop(image, plan.window, anchor, focal, first_frame)
     background = WHITE if spec.bg is None else _rgb(spec.bg)
     image = _to_srgb(image, fmt, background)
     if plan.pad is not None:
@@ -149,6 +160,8 @@ def render(
         image = _per_frame(image, lambda frame: _pad(frame, plan.pad, fmt, padding))
     if spec.has_effects:
         image = _effects(image, spec, fmt, background)
+    if kill is not None:
+        image = kill.watch(image)
     data = _encode(image, fmt, spec.quality or FORMAT_QUALITY.get(fmt, DEFAULT_QUALITY), encoders)
     return Rendered(data, FORMAT_MIME[fmt], image.width, _page_height(image))
 
@@ -212,6 +225,34 @@ def _check_output(plan: _Plan, limits: Limits, border: int = 0) -> None:
         raise OutputTooLarge(width, height, limits.max_side, limits.max_area)
 
 
+def _check_memory(
+    source_size: int,
+    plan: _Plan,
+    info: SourceInfo,
+    fmt: str,
+    limits: Limits,
+    border: int,
+    smart: bool,
+) -> None:
+    width, height = plan.pad or plan.window or plan.resize
+    output = (width + 2 * border, height + 2 * border)
+    needed = render_bytes(
+        source_size=source_size,
+        decoded=plan.resize,
+        output=output,
+        pages=info.pages,
+        fmt=fmt,
+        smart=smart,
+    )
+    if needed > limits.max_render_bytes:
+        frames = f" x {info.pages} frames" if info.pages > 1 else ""
+        hint = "request a smaller w or h"
+        if fmt in ("webp", "avif") and info.pages == 1:
+            hint += " or format=jpeg, which needs less"
+        what = f"a {fmt} of {output[0]}x{output[1]}{frames}"
+        raise RenderTooLarge(what, needed, limits.max_render_bytes, hint)
+
+
 def _load(
     source: bytes, size: tuple[int, int], *, animated: bool = False, crop: str | None = None
 ) -> pyvips.Image:
@@ -237,15 +278,15 @@ def _crop(
     window: tuple[int, int],
     anchor: str | None,
     focal: tuple[float, float] | None,
+    first_frame: Callable[[], pyvips.Image],
 ) -> pyvips.Image:
-    """Cut the same window from every frame; smart/entropy look at the first frame only."""
+    """Cut the same window from every frame; smart/entropy look at the first frame only,
+    decoded on its own (the frames are read once, in sequence, by the encoder)."""
     width, height = window
     frame_h = _page_height(image)
     interesting = _INTERESTING.get(anchor or "")
     if interesting:
-        image = image.copy_memory()
-        first = image.crop(0, 0, image.width, frame_h)
-        picked = first.smartcrop(width, height, interesting=interesting)
+        picked = first_frame().smartcrop(width, height, interesting=interesting)
         left, top = -picked.xoffset, -picked.yoffset
     else:
         left, top = _window_origin((image.width, frame_h), window, anchor, focal)

@@ -19,6 +19,7 @@ from pixvault.services.health import readiness
 from pixvault.services.keys import KeyService
 from pixvault.services.library import LibraryService
 from pixvault.services.projects import ProjectService, split_path
+from pixvault.services.quota import DerivativeQuota
 from pixvault.services.ratelimit import WindowLimiter
 from pixvault.services.revocations import RevocationService
 from pixvault.services.tokens import TokenService
@@ -65,6 +66,7 @@ def build_core(settings: Settings) -> Core:
         max_side=settings.max_output_side,
         max_area=settings.max_output_area,
         max_source_pixels=settings.max_source_pixels,
+        max_render_bytes=settings.render_memory_mb * 1024 * 1024,
     )
     projects = ProjectService(db, limits=limits, lookup_cache_seconds=settings.lookup_cache_seconds)
     library = LibraryService(
@@ -79,7 +81,11 @@ def build_core(settings: Settings) -> Core:
     revocations = RevocationService(db, lookup_cache_seconds=settings.lookup_cache_seconds)
     delivery = DeliveryService(
         blobs,
-        RenderPool(workers=settings.render_workers, queue=settings.render_queue),
+        RenderPool(
+            workers=settings.render_workers,
+            queue=settings.render_queue,
+            timeout=settings.render_timeout_seconds,
+        ),
         projects,
         library,
         views,
@@ -103,6 +109,8 @@ def build_core(settings: Settings) -> Core:
         redirect_expires=(
             settings.redirect_expires_seconds if settings.delivery_mode == "redirect" else None
         ),
+        quota=DerivativeQuota(db, blobs, touch_seconds=settings.derivative_touch_seconds),
+        derivative_quota=settings.derivative_quota_bytes,
     )
     users = UserService(
         db,

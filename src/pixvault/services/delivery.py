@@ -48,8 +48,10 @@ from pixvault.domain.models import Image, Project
 from pixvault.domain.policy import signature_matches
 from pixvault.domain.signing import SIGNATURE_PARAMS, payloads, token_matches
 from pixvault.domain.transform import (
+    BLURHASH,
     FORMAT_MIME,
     MIME_FORMAT,
+    PLACEHOLDER_FORMATS,
     Limits,
     Transform,
     cover_when_boxed,
@@ -58,12 +60,13 @@ from pixvault.domain.transform import (
     parse_transform,
     without_oversized_box,
 )
-from pixvault.imaging.pool import RenderPool
+from pixvault.imaging.pool import KillSwitch, RenderPool
 from pixvault.imaging.render import Encoders, Rendered, render
 from pixvault.metrics import DERIVATIVE_CACHE, RENDER_SECONDS
 from pixvault.services.blobkeys import derivative_key
 from pixvault.services.library import LibraryService
 from pixvault.services.projects import ProjectService
+from pixvault.services.quota import DerivativeQuota
 from pixvault.services.ratelimit import WindowLimiter
 from pixvault.services.revocations import RevocationService
 from pixvault.services.views import ViewCounter
@@ -79,6 +82,7 @@ ACTIVE_TYPES = frozenset(
 )  # fmt: skip
 _CACHE_HIT, _CACHE_MISS = DERIVATIVE_CACHE.labels("hit"), DERIVATIVE_CACHE.labels("miss")
 _CONTROL = frozenset({"s", "preset"})
+_TEXT = "text/plain; charset=utf-8"
 
 
 class Body(Protocol):
@@ -129,6 +133,14 @@ class _Stored:
 
 
 @dataclass(frozen=True)
+class _Text:
+    data: bytes
+
+    async def read(self) -> bytes:
+        return self.data
+
+
+@dataclass(frozen=True)
 class _Derived:
     """A derivative: from memory, else the store, else rendered now (once per process)."""
 
@@ -139,6 +151,7 @@ class _Derived:
     focal: tuple[float, float] | None
     client: str | None = None
     still: bool = False  # an animation in a still format: its first frame, not a refusal
+    quota: int = 0  # the project's derivative quota in bytes (0: none)
 
     async def read(self) -> bytes:
         return await self.service._derivative(self)
@@ -180,6 +193,8 @@ class DeliveryService:
         memory_bytes: int = 0,
         redirect_expires: int | None = None,
         cold_renders: WindowLimiter | None = None,
+        quota: DerivativeQuota | None = None,
+        derivative_quota: int = 0,
     ):
         self.blobs = blobs
         self.projects = projects
@@ -200,6 +215,8 @@ class DeliveryService:
         self.encoders = encoders
         self.redirect_expires = redirect_expires
         self.cold_renders = cold_renders
+        self.quota = quota
+        self.derivative_quota = derivative_quota
         self._inflight: dict[str, asyncio.Task[bytes]] = {}
         self._warming: set[asyncio.Task[None]] = set()
         self.hits = 0
@@ -247,7 +264,9 @@ class DeliveryService:
         except NotFound as exc:
             return Answer(404, {}, error=exc)
         sized = without_oversized_box(params, image.width, image.height, self.limits)
-        spec = self.transform_for(project, viewer.path, [*sized, ("format", fmt)])
+        if not any(k in ("format", "f") and v.lower() in PLACEHOLDER_FORMATS for k, v in params):
+            sized = [*sized, ("format", fmt)]
+        spec = self.transform_for(project, viewer.path, sized)
         answer = await self._answer(project, image, spec, viewer, mutable=False, still=True)
         self.views.add(image.id)
         return answer
@@ -357,9 +376,13 @@ class DeliveryService:
         private: bool = False,
         still: bool = False,
     ) -> Answer:
+        if spec.format == BLURHASH:
+            return self._blurhash(image, viewer, mutable=mutable, private=private)
         found = self._representation(
             project, image, spec, viewer.accept, mutable=mutable, client=viewer.client, still=still
         )
+        if found.derived is not None and self.quota is not None:
+            self.quota.touched(found.key)
         headers = _headers(found)
         if private:
             headers["Cache-Control"] = "private, no-store"
@@ -388,6 +411,33 @@ class DeliveryService:
             return Answer(200, headers, found.mime, _Stored(self.blobs, image))
         headers["Content-Range"] = f"bytes {span[0]}-{span[1] - 1}/{image.size}"
         return Answer(206, headers, found.mime, _Stored(self.blobs, image, span))
+
+    def _blurhash(
+        self, image: Image, viewer: ViewerRequest, *, mutable: bool, private: bool
+    ) -> Answer:
+        """The stored BlurHash as text: no original is read, no render is made."""
+        if image.blurhash is None:
+            raise InvalidInput(
+                "This file has no placeholder (it is not an image, or was uploaded before "
+                "placeholders were made); ask for format=lqip instead",
+                param="format",
+            )
+        headers = {
+            "ETag": f'"{image.sha256[:32]}-blurhash"',
+            "Cache-Control": (
+                "private, no-store" if private else self._short() if mutable else IMMUTABLE
+            ),
+            "Last-Modified": _http_date(image.updated_at),
+            "X-Image-Id": str(image.id),
+            "X-Content-Type-Options": "nosniff",
+        }
+        if etag_matches(viewer.if_none_match, headers["ETag"]):
+            return Answer(304, headers)
+        data = image.blurhash.encode()
+        if viewer.head:
+            headers["Content-Length"] = str(len(data))
+            return Answer(200, headers, _TEXT)
+        return Answer(200, headers, _TEXT, _Text(data))
 
     def _representation(
         self,
@@ -439,8 +489,14 @@ class DeliveryService:
             cache_control=IMMUTABLE if immutable else self._short(),
             vary_accept=varies,
             key=key,
-            derived=_Derived(self, key, image, target, focal_xy, client, still),
+            derived=_Derived(
+                self, key, image, target, focal_xy, client, still, self._quota_of(project)
+            ),
         )
+
+    def _quota_of(self, project: Project) -> int:
+        own = project.settings.derivative_quota_bytes
+        return self.derivative_quota if own is None else own
 
     def _short(self) -> str:
         return f"public, max-age={self.mutable_max_age}"
@@ -522,7 +578,7 @@ class DeliveryService:
             source = await self.blobs.get(image.storage_key)
         self.renders += 1
 
-        def work() -> Rendered:
+        def work(kill: KillSwitch) -> Rendered:
             with RENDER_SECONDS.labels(spec.format).time():
                 return render(
                     source,
@@ -532,10 +588,20 @@ class DeliveryService:
                     limits=self.limits,
                     encoders=self.encoders,
                     still=wanted.still,
+                    kill=kill,
                 )
 
         rendered = await self.pool.run(work, slow=spec.format == "avif")
         await self.blobs.put(wanted.key, rendered.data, content_type=rendered.mime)
+        if self.quota is not None:
+            try:
+                await self.quota.recorded(
+                    image.project_id, image.id, wanted.key, len(rendered.data), wanted.quota
+                )
+            except Exception:  # the derivative is good; it is only not counted (yet)
+                log.warning(
+                    "derivative %s not counted against the quota", wanted.key, exc_info=True
+                )
         return rendered.data
 
 

@@ -30,6 +30,7 @@ from pixvault.domain.errors import (
     NotOwner,
     PixvaultError,
     RenderQueueFull,
+    RenderTimedOut,
     StorageUnavailable,
     TooManyAttempts,
     Unauthenticated,
@@ -77,6 +78,7 @@ _STATUS: dict[type[PixvaultError], int] = {
     Conflict: 409,
     FileTooLarge: 413,
     RenderQueueFull: 503,
+    RenderTimedOut: 503,
     StorageUnavailable: 503,
     PixvaultError: 400,
 }

@@ -23,6 +23,7 @@ from pixvault.domain.errors import (
     RangeNotSatisfiable,
     RenderQueueFull,
     RenderRateLimited,
+    RenderTimedOut,
     RouteNotFound,
     TooManyAttempts,
     Violations,
@@ -57,7 +58,9 @@ class ErrorTable:
 
 
 def error_headers(exc: PixvaultError) -> dict[str, str]:
-    if isinstance(exc, RenderQueueFull | TooManyAttempts | RenderRateLimited | Overloaded):
+    if isinstance(
+        exc, RenderQueueFull | TooManyAttempts | RenderRateLimited | Overloaded | RenderTimedOut
+    ):
         return {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, RangeNotSatisfiable):
         return {"Content-Range": f"bytes */{exc.size}"}

@@ -34,6 +34,7 @@ TABLE = ErrorTable(
         e.RangeNotSatisfiable: (416, "RANGE_NOT_SATISFIABLE"),
         e.RenderQueueFull: (429, "RENDER_QUEUE_FULL"),
         e.RenderRateLimited: (429, "RATE_LIMITED"),
+        e.RenderTimedOut: (503, "RENDER_TIMEOUT"),
         e.Overloaded: (429, "OVERLOADED"),
         e.RequestTimeout: (408, "REQUEST_TIMEOUT"),
         e.StorageUnavailable: (503, "STORAGE_UNAVAILABLE"),

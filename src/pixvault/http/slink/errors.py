@@ -36,6 +36,7 @@ _COMMON: dict[type[e.PixvaultError], tuple[int, str]] = {
     e.TooManyAttempts: (429, "plain"),
     e.RenderQueueFull: (429, "plain"),
     e.RenderRateLimited: (429, "plain"),
+    e.RenderTimedOut: (503, "plain"),
     e.Overloaded: (429, "plain"),
     e.RequestTimeout: (408, "plain"),
     e.StorageUnavailable: (503, "plain"),

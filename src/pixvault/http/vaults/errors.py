@@ -19,6 +19,7 @@ TABLE = ErrorTable(
         e.RangeNotSatisfiable: (416, "RANGE_NOT_SATISFIABLE"),
         e.RenderQueueFull: (429, "RATE_LIMITED"),
         e.RenderRateLimited: (429, "RATE_LIMITED"),
+        e.RenderTimedOut: (503, "RENDER_TIMEOUT"),
         e.TooManyAttempts: (429, "RATE_LIMITED"),
         e.Overloaded: (429, "RATE_LIMITED"),
         e.RequestTimeout: (408, "REQUEST_TIMEOUT"),
