@@ -228,9 +228,13 @@ def projects_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Create a project (the organisation is created if missing)."""
-    org, slug = split_path(path)
-    project = _run(lambda core: core.projects.create(org, slug))
-    data = {"id": str(project.id), "org": org, "slug": slug, "vaultId": project.vault_id}
+    project = _run(lambda core: core.projects.create(*split_path(path)))
+    data = {
+        "id": str(project.id),
+        "org": project.org_slug,
+        "slug": project.slug,
+        "vaultId": project.vault_id,
+    }
     _emit(data, as_json, f"Created project {project.path} ({project.id})")
 
 

@@ -161,3 +161,9 @@ def test_help_shows_defaults_and_environment_variables(pv):
     assert "[default: secret]" in keys
     top = " ".join(pv("--help", columns=250).stdout.split())
     assert "PIXVAULT_DATA_DIR (default ./data)" in top and "PIXVAULT_DATABASE_URL" in top
+
+
+def test_a_malformed_project_path_is_one_line_not_a_traceback(pv):
+    refused = pv("projects", "create", "noslash", "--json", code=1)
+    assert refused.stdout == ""
+    assert refused.stderr.strip() == "error: Expected ORG/PROJECT, got 'noslash'"
