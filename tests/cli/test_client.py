@@ -8,6 +8,7 @@ import pytest
 from pixvault.client import (
     NO_FLOW,
     ApiError,
+    AsyncClient,
     Client,
     Forbidden,
     Image,
@@ -111,3 +112,31 @@ def test_unreachable_server_and_bad_urls():
     assert c.value.message.startswith("Cannot reach http://127.0.0.1:9: ")
     with pytest.raises(ServerUnreachable, match="must start with http:// or https://"):
         Client("ftp://example.com", "sk_x")
+
+
+async def test_async_client_does_the_same_calls(remote: Remote, project: Tenant, tmp_path):
+    data = jpeg(color=(160, 60, 200))
+    path = write(tmp_path / "async.jpg", data)
+    async with AsyncClient(remote.base, project.key) as pv:
+        image = await pv.upload(path, alias="@async", flow_id=NO_FLOW)
+        assert (image.alias, image.flow_id, image.sha256) == (
+            "@async", None, hashlib.sha256(data).hexdigest(),
+        )  # fmt: skip
+        assert await pv.get("@async") == image
+        assert await pv.find_by_hash(image.sha256) == image
+        assert [i.id async for i in pv.iter_images()] == [image.id]
+        page = await pv.list(limit=1)
+        assert (page.total, page.has_more) == (1, False)
+        await pv.delete("@async")
+        with pytest.raises(NotFound) as caught:
+            await pv.get(image.id)
+        assert caught.value.code == "IMAGE_NOT_FOUND"
+
+
+async def test_async_client_errors_are_typed_too(remote: Remote):
+    async with AsyncClient(remote.base, "sk_" + "2" * 64) as wrong:
+        with pytest.raises(Unauthorized):
+            await wrong.list()
+    async with AsyncClient("http://127.0.0.1:9", "sk_x") as nowhere:
+        with pytest.raises(ServerUnreachable, match=r"^Cannot reach http://127\.0\.0\.1:9: "):
+            await nowhere.get("@a")

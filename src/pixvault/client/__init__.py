@@ -10,6 +10,7 @@
 It imports nothing of the server, so it runs wherever httpx and tenacity do.
 """
 
+from pixvault.client.aio import AsyncClient
 from pixvault.client.errors import (
     ApiError,
     Conflict,
@@ -24,11 +25,13 @@ from pixvault.client.errors import (
 )
 from pixvault.client.models import FocalPoint, Image, Page
 from pixvault.client.retry import RetryPolicy
-from pixvault.client.sync import NO_FLOW, Client, file_sha256
+from pixvault.client.sync import Client, file_sha256
+from pixvault.client.wire import NO_FLOW
 
 __all__ = [
     "NO_FLOW",
     "ApiError",
+    "AsyncClient",
     "Client",
     "Conflict",
     "ConnectionLost",

@@ -8,10 +8,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+)
 
 from pixvault.client.errors import ApiError, ConnectionLost
+
+OnRetry = Callable[[BaseException, float], None]  # the error, and the seconds until the retry
 
 
 @dataclass(frozen=True)
@@ -23,18 +32,24 @@ class RetryPolicy:
     backoff: float = 0.5
     max_wait: float = 30.0
 
-    def retrying(self, on_retry: Callable[[BaseException, float], None] | None) -> Retrying:
+    def retrying(self, on_retry: OnRetry | None) -> Retrying:
+        return Retrying(**self._options(on_retry))
+
+    def async_retrying(self, on_retry: OnRetry | None) -> AsyncRetrying:
+        return AsyncRetrying(**self._options(on_retry))
+
+    def _options(self, on_retry: OnRetry | None) -> dict[str, Any]:
         def before_sleep(state: RetryCallState) -> None:
             if on_retry is not None and state.outcome is not None and state.next_action:
                 on_retry(state.outcome.exception(), state.next_action.sleep)
 
-        return Retrying(
-            stop=stop_after_attempt(max(1, self.attempts)),
-            wait=self.wait,
-            retry=retry_if_exception(should_retry),
-            before_sleep=before_sleep,
-            reraise=True,
-        )
+        return {
+            "stop": stop_after_attempt(max(1, self.attempts)),
+            "wait": self.wait,
+            "retry": retry_if_exception(should_retry),
+            "before_sleep": before_sleep,
+            "reraise": True,
+        }
 
     def wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome is not None else None

@@ -6,29 +6,17 @@ Thread-safe: one client may serve many threads (as `pixvault upload --concurrenc
 from __future__ import annotations
 
 import hashlib
-import io
-import json
-import mimetypes
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import httpx
 
-from pixvault import __version__
-from pixvault.client.errors import (
-    ApiError,
-    ConnectionLost,
-    ServerUnreachable,
-    error_class,
-)
+from pixvault.client import wire
 from pixvault.client.models import Image, Page
-from pixvault.client.retry import RetryPolicy, retry_after
-
-NO_FLOW = "null"  # `flow_id=NO_FLOW`: the upload joins no flow (omitted: a new flow of its own)
-Progress = Callable[[int], None]  # called with the bytes of the file sent so far
+from pixvault.client.retry import RetryPolicy
+from pixvault.client.wire import Progress, Ref
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -58,18 +46,11 @@ class Client:
         on_retry: Callable[[BaseException, float], None] | None = None,
         transport: httpx.BaseTransport | None = None,
     ):
-        self.server = server.rstrip("/")
-        if not self.server.startswith(("http://", "https://")):
-            raise ServerUnreachable(
-                f"The server URL {server!r} must start with http:// or https://"
-            )
+        self.server = wire.base_url(server)
         self.retry = retry
         self.on_retry = on_retry
         self._http = httpx.Client(
-            base_url=self.server,
-            headers={"X-API-Key": key, "User-Agent": f"pixvault-client/{__version__}"},
-            timeout=timeout,
-            transport=transport,
+            base_url=self.server, headers=wire.headers(key), timeout=timeout, transport=transport
         )
 
     def __enter__(self) -> Client:
@@ -81,8 +62,6 @@ class Client:
     def close(self) -> None:
         self._http.close()
 
-    # -- images ------------------------------------------------------------------------------
-
     def upload(
         self,
         file: str | os.PathLike[str] | bytes | BinaryIO,
@@ -90,7 +69,7 @@ class Client:
         filename: str | None = None,
         content_type: str | None = None,
         alias: str | None = None,
-        flow_id: str | uuid.UUID | None = None,
+        flow_id: Ref | None = None,
         flow_alias: str | None = None,
         meta: dict[str, Any] | None = None,
         progress: Progress | None = None,
@@ -98,71 +77,30 @@ class Client:
         """Upload one image. `alias` (`@name`) names it in the project; `flow_id` adds it to a
         flow (`NO_FLOW`: none; omitted: a new one) and `flow_alias` names it in that flow."""
         fields = {
+            "content_type": content_type,
             "alias": alias,
-            "flowId": None if flow_id is None else str(flow_id),
-            "flowAlias": flow_alias,
-            "meta": None if meta is None else json.dumps(meta),
+            "flow_id": flow_id,
+            "flow_alias": flow_alias,
+            "meta": meta,
+            "progress": progress,
         }
-        data = {name: value for name, value in fields.items() if value is not None}
         if isinstance(file, str | os.PathLike):
             path = Path(file)
-            filename = filename or path.name
             with path.open("rb") as handle:
-                return self._upload(handle, filename, content_type, data, progress)
-        handle = io.BytesIO(file) if isinstance(file, bytes) else file
-        return self._upload(handle, filename or "upload", content_type, data, progress)
+                call = wire.upload_call(handle, filename or path.name, **fields)
+                return wire.image(self._send(call))
+        call = wire.upload_call(wire.opened(file), filename or "upload", **fields)
+        return wire.image(self._send(call))
 
-    def _upload(
-        self,
-        handle: BinaryIO,
-        filename: str,
-        content_type: str | None,
-        data: dict[str, str],
-        progress: Progress | None,
-    ) -> Image:
-        mime = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
-        body = _Counted(handle, progress)
-        files = {"file": (filename, body, mime)}
-        payload = self._call("POST", "/api/v1/images/upload", files=files, data=data)
-        return Image.from_json(payload["data"])
-
-    def get(self, ref: str | uuid.UUID, *, flow_id: str | uuid.UUID | None = None) -> Image:
+    def get(self, ref: Ref, *, flow_id: Ref | None = None) -> Image:
         """An image by id or `@alias` (a flow alias with `flow_id`)."""
-        params = {} if flow_id is None else {"flowId": str(flow_id)}
-        return Image.from_json(self._call("GET", f"/api/v1/images/{ref}", params=params)["data"])
+        return wire.image(self._send(wire.get_call(ref, flow_id)))
 
-    def list(
-        self,
-        *,
-        flow_id: str | uuid.UUID | None = None,
-        source: str | None = None,
-        alias: str | None = None,
-        sha256: str | None = None,
-        include_deleted: bool = False,
-        limit: int = 20,
-        offset: int = 0,
-    ) -> Page:
-        """One page, newest first, with the total of the filtered list."""
-        wanted = {
-            "flowId": None if flow_id is None else str(flow_id),
-            "source": source,
-            "alias": alias,
-            "fileHash": sha256,
-            "includeDeleted": "true" if include_deleted else None,
-            "limit": str(limit),
-            "offset": str(offset),
-        }
-        params = {name: value for name, value in wanted.items() if value is not None}
-        body = self._call("GET", "/api/v1/images", params=params)
-        pages = body.get("pagination") or {}
-        items = [Image.from_json(item) for item in body["data"]]
-        return Page(
-            items=items,
-            total=pages.get("total", len(items)),
-            limit=pages.get("limit", limit),
-            offset=pages.get("offset", offset),
-            has_more=pages.get("hasMore", False),
-        )
+    def list(self, *, limit: int = 20, offset: int = 0, **filters: Any) -> Page:
+        """One page, newest first, with the total of the filtered list. Filters: `flow_id`,
+        `source`, `alias`, `sha256`, `include_deleted`."""
+        body = self._send(wire.list_call(limit=limit, offset=offset, **filters))
+        return wire.page(body, limit, offset)
 
     def iter_images(self, **filters: Any) -> Iterator[Image]:
         """Every image of the filtered list, 100 per request."""
@@ -176,94 +114,20 @@ class Client:
 
     def find_by_hash(self, sha256: str) -> Image | None:
         """A live image of the project with this content (see `file_sha256`), if any."""
-        page = self.list(sha256=sha256, limit=1)
-        return page.items[0] if page.items else None
+        found = self.list(sha256=sha256, limit=1).items
+        return found[0] if found else None
 
-    def delete(self, ref: str | uuid.UUID, *, soft: bool = False) -> None:
+    def delete(self, ref: Ref, *, soft: bool = False) -> None:
         """Delete an image (a soft delete keeps it restorable until `pixvault gc` purges it)."""
-        self._call("DELETE", f"/api/v1/images/{ref}", params={"mode": "soft"} if soft else {})
+        self._send(wire.delete_call(ref, soft))
 
-    # -- transport ---------------------------------------------------------------------------
-
-    def _call(self, method: str, path: str, **request: Any) -> dict[str, Any]:
+    def _send(self, call: wire.Call) -> dict[str, Any]:
         """Send with retries (429, 5xx, broken connections); the envelope on success."""
         for attempt in self.retry.retrying(self.on_retry):
             with attempt:
-                return self._send(method, path, **request)
+                try:
+                    response = self._http.request(call.method, call.path, **call.options)
+                except httpx.HTTPError as exc:
+                    raise wire.failure(self.server, exc) from exc
+                return wire.parse(self.server, response)
         raise AssertionError("unreachable: tenacity reraises the last error")
-
-    def _send(self, method: str, path: str, **request: Any) -> dict[str, Any]:
-        try:
-            response = self._http.request(method, path, **request)
-        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
-            raise ConnectionLost(f"The connection to {self.server} broke: {_reason(exc)}") from exc
-        except httpx.TimeoutException as exc:
-            raise ServerUnreachable(
-                f"{self.server} did not answer in time: {_reason(exc)}"
-            ) from exc
-        except (httpx.TransportError, httpx.InvalidURL) as exc:
-            raise ServerUnreachable(f"Cannot reach {self.server}: {_reason(exc)}") from exc
-        return self._parse(response)
-
-    def _parse(self, response: httpx.Response) -> dict[str, Any]:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict) or "success" not in body:
-            raise ApiError(
-                response.status_code,
-                f"HTTP_{response.status_code}",
-                f"{self.server} answered HTTP {response.status_code} without pixvault's JSON "
-                "envelope; is it a pixvault server (check the URL)?",
-                retry_after=retry_after(response.headers.get("retry-after")),
-            )
-        if response.is_success and body.get("success"):
-            return body
-        error = body.get("error") or {}
-        status = response.status_code
-        raise error_class(status)(
-            status,
-            str(error.get("code") or f"HTTP_{status}"),
-            str(error.get("message") or f"HTTP {status}"),
-            retry_after=retry_after(response.headers.get("retry-after")),
-        )
-
-
-def _reason(exc: Exception) -> str:
-    return str(exc) or type(exc).__name__
-
-
-class _Counted(io.RawIOBase):
-    """The file as httpx streams it into the request body, reporting bytes read; httpx seeks
-    it to 0 before each send, so a retried upload starts over (and so does its count)."""
-
-    def __init__(self, handle: BinaryIO, progress: Progress | None):
-        super().__init__()
-        self._handle = handle
-        self._progress = progress
-        self._sent = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def fileno(self) -> int:
-        return self._handle.fileno()  # lets httpx size the body (Content-Length) by fstat
-
-    def tell(self) -> int:
-        return self._handle.tell()
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        position = self._handle.seek(offset, whence)
-        self._sent = position
-        return position
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = self._handle.read(size)
-        self._sent += len(chunk)
-        if self._progress is not None:
-            self._progress(self._sent)
-        return chunk
