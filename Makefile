@@ -3,7 +3,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-ENSURE := PYTHON=$(PYTHON) VENV=$(VENV) scripts/ensure-venv
+# `make PYTHON=python3.12 ...` also rebuilds a .venv of another Python version.
+ENSURE := PYTHON=$(PYTHON) PYTHON_GIVEN=$(if $(filter command line,$(origin PYTHON)),1) VENV=$(VENV) \
+	scripts/ensure-venv
 # -rfEs: a summary line for every failure, error and skip, skips with their reason.
 PYTEST_FLAGS ?= -q -rfEs
 

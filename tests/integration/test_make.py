@@ -122,6 +122,66 @@ def test_a_venv_of_an_old_or_vanished_python_is_rebuilt(tmp_path):
     assert subprocess.run([venv / "bin/python", "-c", "pass"], check=False).returncode == 0
 
 
+def other_python() -> str | None:
+    """Another Python 3.11+ than this one that runs, if the machine has one (pyenv's shims
+    exist for versions that are not enabled, so each candidate is tried)."""
+    pyenv = Path.home() / ".pyenv/versions"
+    for minor in range(11, 16):
+        if (3, minor) == sys.version_info[:2]:
+            continue
+        candidates = [shutil.which(f"python3.{minor}"), *pyenv.glob(f"3.{minor}.*/bin/python3")]
+        for found in filter(None, candidates):
+            if subprocess.run([found, "-c", "pass"], capture_output=True).returncode == 0:
+                return str(found)
+    return None
+
+
+@pytest.mark.skipif(other_python() is None, reason="no second Python 3.11+ on this machine")
+def test_make_python_rebuilds_a_venv_of_another_version(tmp_path):
+    project = project_copy(tmp_path)
+    uv = executable(tmp_path / "uv", LOGGING_UV)
+    fresh_venv(project)
+    wanted = other_python()
+    env = {**os.environ, "UV": str(uv)}
+    # Without PYTHON= the venv is kept as it is ...
+    kept = subprocess.run(
+        ["make", "venv"], cwd=project, env=env, capture_output=True, text=True, check=False
+    )
+    assert kept.returncode == 0, kept.stderr
+    assert "rebuilding" not in kept.stderr
+    # ... and `make PYTHON=...` asks for that Python.
+    done = subprocess.run(
+        ["make", "venv", f"PYTHON={wanted}"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    have = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    want = subprocess.run(
+        [wanted, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert f"ensure-venv: .venv is Python {have}, PYTHON={wanted} is {want}: rebuilding it" in (
+        done.stderr
+    )
+    assert f"version = {want}" in (project / ".venv/pyvenv.cfg").read_text()
+    broken = executable(tmp_path / "broken/python3.13", "#!/bin/sh\nexit 127\n")
+    refused = subprocess.run(
+        ["make", "venv", f"PYTHON={broken}"], cwd=project, env=env, capture_output=True, text=True
+    )
+    assert refused.returncode != 0
+    assert (
+        f"ensure-venv: PYTHON={broken} does not run: name an installed Python 3.11+ or leave "
+        "PYTHON out"
+    ) in refused.stderr
+
+
 def test_each_profile_syncs_frozen_once_per_lock(tmp_path):
     project = project_copy(tmp_path)
     uv = executable(tmp_path / "uv", LOGGING_UV)
