@@ -53,6 +53,10 @@ class MotoServer:
         )
         return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
+    def blobs(self, bucket: str, prefix: str = "") -> list[str]:
+        """`keys` without pixvault's own bookkeeping objects (the store's claim marker)."""
+        return [key for key in self.keys(bucket, prefix) if "/.pixvault-" not in f"/{key}"]
+
     def stop(self) -> None:
         stop_process(self.process)
 

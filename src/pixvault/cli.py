@@ -22,6 +22,7 @@ from pixvault.domain.errors import InvalidInput, PixvaultError
 from pixvault.domain.models import ApiKey, Project
 from pixvault.imaging.malloc import limit_arenas
 from pixvault.observability import log_config
+from pixvault.services.claim import inspect_claim
 from pixvault.services.core import Core, build_core, ensure_schema_current, initialise
 from pixvault.services.gc import GcReport, collect, parse_duration
 from pixvault.services.keys import Revocation
@@ -111,12 +112,20 @@ def check() -> None:
     """Validate the configuration and reach every dependency; print what was found."""
     settings = _settings()
 
+    async def claim(core: Core, earlier: list[tuple[str, str | None]]) -> None:
+        if any(problem for _, problem in earlier):
+            where["claim"] = "not checked until the problems above are fixed"
+            return
+        found = await inspect_claim(core.db, core.blobs, settings)
+        where["claim"] = found.describe(settings.resolved_storage_url())
+
     async def probe(core: Core) -> list[tuple[str, str | None]]:
         found: list[tuple[str, str | None]] = []
         for name, step in (
             ("database", core.db.ping),
             ("schema", lambda: migrations.check(core.db)),
             ("storage", core.blobs.check_writable),
+            ("claim", lambda: claim(core, found)),
         ):
             try:
                 await step()
@@ -128,12 +137,12 @@ def check() -> None:
                 found.append((name, message))
         return found
 
-    results = _run(probe, init=False)
     where = {
         "database": settings.database_url or settings.resolved_database_url(),
         "schema": "current" if settings.database_schema is None else settings.database_schema,
         "storage": settings.resolved_storage_url(),
     }
+    results = _run(probe, init=False)
     for name, problem in results:
         if problem is None:
             console.print(f"[green]ok[/green]    {name}: {where[name]}", soft_wrap=True)
@@ -209,7 +218,9 @@ def gc(
         as_json,
         f"{verb} {report.purged_images} soft-deleted images ({report.purged_bytes} bytes) and "
         f"{report.orphan_blobs} unreferenced blobs ({report.orphan_bytes} bytes); kept "
-        f"{report.kept_recent} blobs younger than the grace period",
+        f"{report.kept_recent} blobs younger than the grace period and {report.kept_foreign} "
+        f"({report.kept_foreign_bytes} bytes) of {len(report.foreign_projects)} projects this "
+        "database does not know",
     )
 
 

@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     database_schema: str | None = None
     storage_url: str | None = None
+    # Start even though the blob store is claimed by another pixvault database (see
+    # services/claim.py); gc still removes only blobs of this database's projects.
+    shared_store: bool = False
     public_url: str | None = None
     max_upload_bytes: int = Field(5 * 1024 * 1024, gt=0)
     # Where uploads past 1 MB are spooled while they stream in (DATA_DIR/spool if unset: on

@@ -1,6 +1,7 @@
 """Start-up and command-line failures in one or two lines that say what is wrong and what to
 change, instead of a traceback: bad settings, a database that cannot be reached or does not
-exist, a schema this version does not run on, a data directory that cannot be written."""
+exist, a schema this version does not run on, a data directory that cannot be written, a blob
+store that belongs to another database."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 
 from pixvault.db.migrate import SchemaMismatch
 from pixvault.domain.errors import PixvaultError
+from pixvault.services.claim import StoreClaimed
 
 
 def explain(exc: BaseException, database_url: str | None = None) -> str | None:
@@ -28,7 +30,7 @@ def explain(exc: BaseException, database_url: str | None = None) -> str | None:
 
 
 def _explain_one(exc: BaseException, database_url: str | None) -> str | None:
-    if isinstance(exc, PixvaultError | SchemaMismatch):
+    if isinstance(exc, PixvaultError | SchemaMismatch | StoreClaimed):
         return str(exc)
     if isinstance(exc, ValidationError):
         return "; ".join(_setting(error) for error in exc.errors())

@@ -29,7 +29,10 @@ from pixvault.domain.errors import StorageUnavailable
 # event loop never stalls on them.
 log = logging.getLogger(__name__)
 _IMMUTABLE = "public, max-age=31536000, immutable"
-_PROBE_PREFIX = ".pixvault-ready/"
+# Keys under this prefix are pixvault's own bookkeeping (readiness probes, the claim marker of
+# `services/claim.py`), not blobs: listings leave them out.
+_OWN_PREFIX = ".pixvault-"
+_PROBE_PREFIX = f"{_OWN_PREFIX}ready/"
 _INLINE_WRITE_MAX = 1 << 20
 _PART_BYTES = 5 * 1024 * 1024  # S3's smallest multipart part
 _TEMPORARY = re.compile(r"#[0-9]+$")  # obstore's and `_write_file`'s temporary names
@@ -171,7 +174,8 @@ class BlobStore:
         try:
             async for batch in obstore.list(self._store, prefix=prefix):
                 for meta in batch:
-                    yield BlobInfo(meta["path"], meta["size"], meta["last_modified"])
+                    if not meta["path"].startswith(_OWN_PREFIX):
+                        yield BlobInfo(meta["path"], meta["size"], meta["last_modified"])
         except (NotFoundError, FileNotFoundError):
             return
         except Exception as exc:

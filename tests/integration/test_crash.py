@@ -59,9 +59,13 @@ class Deployment:
     def blob_keys(self) -> set[str]:
         """Every blob in the store, as BlobStore keys (independent of pixvault's code)."""
         if self.moto is not None and self.bucket is not None:
-            return {k.removeprefix(f"{PREFIX}/") for k in self.moto.keys(self.bucket, PREFIX)}
+            return {k.removeprefix(f"{PREFIX}/") for k in self.moto.blobs(self.bucket, PREFIX)}
         blobs = self.root / "data" / "blobs"
-        return {str(p.relative_to(blobs)) for p in blobs.rglob("*") if p.is_file()}
+        return {
+            str(p.relative_to(blobs))
+            for p in blobs.rglob("*")
+            if p.is_file() and p.name != ".pixvault-instance.json"  # the store's claim
+        }
 
     def gc(self, *args: str) -> dict[str, Any]:
         done = self.cli("gc", "--json", *args)

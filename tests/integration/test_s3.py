@@ -161,7 +161,7 @@ async def test_api_round_trip_on_s3(
 ) -> None:
     data = jpeg(120, 90)
     image = await uploaded(api, data)
-    assert moto_server.keys(s3_bucket) == [f"pv/{image['storageKey']}"]
+    assert moto_server.blobs(s3_bucket) == [f"pv/{image['storageKey']}"]
     listed = (await api.get("/api/v1/images")).json()["data"]
     assert [i["id"] for i in listed] == [image["id"]]
     cdn = f"/default/default/img/{image['id']}"
@@ -172,7 +172,7 @@ async def test_api_round_trip_on_s3(
     assert small.status_code == 200 and small.headers["content-type"] == "image/jpeg"
     assert len(moto_server.keys(s3_bucket, f"pv/{image['projectId']}/derived/")) == 1
     assert (await api.delete(f"/api/v1/images/{image['id']}")).status_code == 200
-    assert moto_server.keys(s3_bucket) == []
+    assert moto_server.blobs(s3_bucket) == []
     assert (await api.get(cdn)).status_code == 404
     assert not (settings.data_dir / "blobs").exists()
 

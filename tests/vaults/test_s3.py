@@ -27,7 +27,7 @@ async def test_a_6mb_upload_lands_in_the_bucket_byte_for_byte(
     assert asset["size"] == SIZE and asset["mime_type"] == "application/octet-stream"
     image = await core.library.get(project, image_uuid(asset))
     key = f"pv/{image.storage_key}"
-    assert moto_server.keys(s3_bucket) == [key]
+    assert moto_server.blobs(s3_bucket) == [key]
     s3 = moto_server.client()
     stored = s3.get_object(Bucket=s3_bucket, Key=key)
     assert stored["Body"].read() == data
@@ -38,4 +38,4 @@ async def test_a_6mb_upload_lands_in_the_bucket_byte_for_byte(
     assert ranged.status_code == 206 and ranged.content == data[6291450:6291461]
     deleted = await client.delete(f"/v1/assets/{asset['id']}", headers=bearer(sk))
     assert deleted.status_code == 204
-    assert moto_server.keys(s3_bucket) == []
+    assert moto_server.blobs(s3_bucket) == []

@@ -13,6 +13,7 @@ from pixvault.domain.transform import Limits
 from pixvault.domain.uploads import IMAGE_TYPES, SLINK_TYPES, UploadPolicy
 from pixvault.imaging.pool import RenderPool
 from pixvault.imaging.render import Encoders
+from pixvault.services.claim import claim_store
 from pixvault.services.delivery import DeliveryService
 from pixvault.services.flows import FlowService
 from pixvault.services.health import readiness
@@ -153,8 +154,10 @@ class InitResult:
 
 
 async def initialise(core: Core) -> InitResult:
-    """Migrate, then make sure the default project and a first secret key exist (idempotent)."""
+    """Migrate, claim the blob store (or refuse another database's), then make sure the
+    default project and a first secret key exist (idempotent)."""
     await migrate.upgrade(core.db)
+    await claim_store(core.db, core.blobs, core.settings)
     project, _ = await core.projects.ensure(DEFAULT_ORG, DEFAULT_PROJECT)
     await core.projects.ensure(*split_path(core.settings.slink_project))
     first_key = None

@@ -5,6 +5,11 @@ or a failed cleanup leaves only unreferenced blobs behind. gc finds them by list
 and asking the database. A blob younger than the grace period is never touched: its upload
 may still be about to commit the row that references it. Blobs are listed *before* the
 database is asked, so any row committed before the listing is seen.
+
+Only blobs of projects this database knows are candidates (every key starts with its project
+id): another database sharing the store (`PIXVAULT_SHARED_STORE`) owns the rest, and they are
+reported as kept. gc refuses to run at all on a store another database claimed, unless the
+sharing is allowed.
 """
 
 import re
@@ -17,12 +22,14 @@ from pixvault.db.rows import now as utc_now
 from pixvault.domain.errors import InvalidInput, NotFound
 from pixvault.domain.models import Project
 from pixvault.services.blobkeys import BlobKind, derivative_prefix, parse_key
+from pixvault.services.claim import inspect_claim
 from pixvault.services.core import Core
 from pixvault.services.staging import sweep_spool
 from pixvault.storage import BlobInfo
 
 _CHUNK = 500
 _LISTED_KEYS = 1000  # the report names at most this many removed keys
+_LISTED_PROJECTS = 100  # and at most this many projects it does not know
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 
@@ -38,8 +45,12 @@ class GcReport:
     orphan_bytes: int = 0
     kept_recent: int = 0
     kept_unknown: int = 0
+    # Blobs of projects this database does not know (another instance's, on a shared store).
+    kept_foreign: int = 0
+    kept_foreign_bytes: int = 0
     temporaries_removed: int = 0
     orphan_keys: list[str] = field(default_factory=list)
+    foreign_projects: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
         data = asdict(self)
@@ -76,6 +87,7 @@ async def collect(
         last modified before `now - grace`; and sweep the temporary files of writes and uploads
     that a crash interrupted, past the same grace period."""
     moment = now or utc_now()
+    await inspect_claim(core.db, core.blobs, core.settings)  # raises on another's store
     report = GcReport(dry_run=dry_run)
     await _purge_soft_deleted(core, moment - retention, report)
     await _remove_orphans(core, moment - grace, report)
@@ -122,6 +134,15 @@ async def _remove_orphans(core: Core, cutoff: datetime, report: GcReport) -> Non
             report.kept_unknown += 1
         else:
             candidates.append(candidate)
+    # Asked after the listing: a project created since cannot own a blob older than the grace.
+    known = {project.id for project in await core.projects.list()}
+    foreign = {c.project_id for c in candidates if c.project_id not in known}
+    for candidate in candidates:
+        if candidate.project_id in foreign:
+            report.kept_foreign += 1
+            report.kept_foreign_bytes += candidate.info.size
+    report.foreign_projects = sorted(str(p) for p in foreign)[:_LISTED_PROJECTS]
+    candidates = [c for c in candidates if c.project_id in known]
     for start in range(0, len(candidates), _CHUNK):
         chunk = candidates[start : start + _CHUNK]
         for orphan in await _unreferenced(core, chunk):
