@@ -221,8 +221,14 @@ def upload(
         total = sum(f.stat().st_size for f in files)
         overall = progress.add_task(f"[bold]total[/bold] 0/{len(files)} files", total=total)
         run = _Run(client, progress, len(files), held, alias_from_name_, flow)
-        with ThreadPoolExecutor(concurrency) as pool:
+        pool = ThreadPoolExecutor(concurrency)
+        try:
             outcomes = list(pool.map(lambda f: run.one(f, overall), files))
+        except KeyboardInterrupt:
+            pool.shutdown(wait=False, cancel_futures=True)  # the files in flight still finish
+            errors.print("interrupted: run the same command again to send the rest")
+            raise typer.Exit(130) from None
+        pool.shutdown()
     _summarise(outcomes, as_json)
     if any(o.status == "failed" for o in outcomes):
         raise typer.Exit(1)

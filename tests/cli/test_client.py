@@ -2,6 +2,8 @@
 
 import hashlib
 import io
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -13,6 +15,8 @@ from pixvault.client import (
     Forbidden,
     Image,
     NotFound,
+    RetryPolicy,
+    ServerError,
     ServerUnreachable,
     Unauthorized,
     file_sha256,
@@ -140,3 +144,42 @@ async def test_async_client_errors_are_typed_too(remote: Remote):
     async with AsyncClient("http://127.0.0.1:9", "sk_x") as nowhere:
         with pytest.raises(ServerUnreachable, match=r"^Cannot reach http://127\.0\.0\.1:9: "):
             await nowhere.get("@a")
+
+
+class _NotPixvault(BaseHTTPRequestHandler):
+    """A proxy's error page: HTML, no envelope."""
+
+    hits = 0
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        type(self).hits += 1
+        body = b"<html><body>502 Bad Gateway</body></html>"
+        self.send_response(502)
+        self.send_header("content-type", "text/html")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_an_answer_without_the_envelope_is_an_api_error_and_5xx_is_retried():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotPixvault)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    waits: list[float] = []
+    policy = RetryPolicy(attempts=3, backoff=0.01)
+    try:
+        pv = Client(base, "sk_x", retry=policy, on_retry=lambda _, w: waits.append(w))
+        with pv, pytest.raises(ServerError) as caught:
+            pv.list()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (caught.value.status, caught.value.code) == (502, "HTTP_502")
+    assert caught.value.message == (
+        f"{base} answered HTTP 502 Bad Gateway without pixvault's JSON envelope: from a proxy "
+        "in front of pixvault, or not pixvault (check the URL)"
+    )
+    assert _NotPixvault.hits == 3 and len(waits) == 2

@@ -16,7 +16,6 @@ import httpx
 
 from pixvault import __version__
 from pixvault.client.errors import (
-    ApiError,
     ConnectionLost,
     PixvaultClientError,
     ServerUnreachable,
@@ -140,11 +139,11 @@ def parse(server: str, response: httpx.Response) -> dict[str, Any]:
     status = response.status_code
     wait = retry_after(response.headers.get("retry-after"))
     if not isinstance(body, dict) or "success" not in body:
-        raise ApiError(
+        raise error_class(status)(
             status,
             f"HTTP_{status}",
-            f"{server} answered HTTP {status} without pixvault's JSON envelope; is it a "
-            "pixvault server (check the URL)?",
+            f"{server} answered HTTP {status} {response.reason_phrase} without pixvault's "
+            "JSON envelope: from a proxy in front of pixvault, or not pixvault (check the URL)",
             retry_after=wait,
         )
     if response.is_success and body.get("success"):
