@@ -87,3 +87,28 @@ def test_users_and_user_keys_json_contract(tmp_path):
     missing = run(tmp_path, "users", "delete", "ann@example.com")
     assert missing.returncode == 1
     assert "not found" in missing.stderr
+
+
+def test_upload_starts_without_the_servers_imports(tmp_path):
+    """`pixvault upload` only talks HTTP: the executable runs it without loading the
+    database, migrations or pyvips (a second or more of start-up)."""
+    probe = (
+        "import sys\n"
+        "from pixvault.cli_launch import main\n"
+        "sys.argv = ['pixvault', 'upload', '--help']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('sqlalchemy', 'alembic', 'pyvips', 'uvicorn', 'fastapi',"
+        " 'pixvault.services', 'pixvault.db') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Usage: pixvault upload" in done.stdout
+    assert "HEAVY []" in done.stdout
+    listed = run(tmp_path, "--help")
+    assert listed.returncode == 0 and "upload" in listed.stdout
