@@ -37,6 +37,7 @@ UNLIMITED_RENDERS = {"PIXVAULT_COLD_RENDERS_PER_MINUTE": "0"}
 
 @dataclass
 class Sent:
+    i: int
     at: float  # scheduled moment, seconds from the start
     latency: float | None  # None: no answer (timeout or connection error)
     status: int | None
@@ -84,9 +85,9 @@ async def open_loop(
     async def send(i: int, at: float) -> None:
         try:
             status = await asyncio.wait_for(one(i), timeout)
-            results.append(Sent(at, time.perf_counter() - start - at, status))
+            results.append(Sent(i, at, time.perf_counter() - start - at, status))
         except (TimeoutError, aiohttp.ClientError, OSError):
-            results.append(Sent(at, None, None))
+            results.append(Sent(i, at, None, None))
 
     t = 0.0
     while t < seconds:
@@ -173,6 +174,14 @@ async def run(kind: str, report: Report, *, quick: bool, processes: int = 1) -> 
     base_p99 = pct([s.latency for s in base], 99)
     after_p99 = pct([s.latency for s in after], 99) if after else float("inf")
     shown = ", ".join(f"{k or 'no answer'}: {v}" for k, v in sorted(statuses.items(), key=str))
+    in_time = {s.i for s in answered}
+    late = [s for s in over if s.i not in in_time]
+    uploads_late = sum(1 for s in late if s.i % 4 == 3)
+    slowest = max((s.latency for s in over if s.latency is not None), default=0.0)
+    shown += (
+        f"; slowest {slowest:.2f} s; late: {len(late) - uploads_late} renders, "
+        f"{uploads_late} uploads"
+    )
     add(
         Figure(
             "overload",

@@ -37,7 +37,7 @@ class Settings(BaseSettings):
 
     # Admission control, per process (services/admission.py): API and UI requests beyond
     # MAX_IN_FLIGHT at once, delivery URLs answered before beyond MAX_IN_FLIGHT_DELIVERY and
-    # new ones (possible renders) beyond MAX_IN_FLIGHT_COLD (0: 4 per CPU) wait in line (at
+    # new ones (possible renders) beyond MAX_IN_FLIGHT_COLD (0: 2 per CPU) wait in line (at
     # most ADMISSION_QUEUE each, QUEUE_WAIT_SECONDS each); past that 429 + Retry-After.
     max_in_flight: int = Field(8, ge=1)
     max_in_flight_delivery: int = Field(256, ge=1)

@@ -69,3 +69,15 @@ def test_answered_remembers_the_most_recent_urls():
         answered.add(url)
     assert 1 not in answered
     assert 2 in answered and 3 in answered
+
+
+async def test_a_standing_line_waits_no_longer_than_the_interval():
+    lane = Lane("t", limit=1, queue=8, max_wait=5)
+    assert lane.join() is None
+    first = lane.join()  # the line forms: a burst may wait the full five seconds
+    await asyncio.sleep(0.15)
+    later = lane.join()  # the line has stood for 150 ms: this one waits 100 ms at most
+    with pytest.raises(Overloaded):
+        await asyncio.wait_for(later, 2)
+    assert not first.done()
+    first.cancel()

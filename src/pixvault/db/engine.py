@@ -2,8 +2,12 @@
 
 SQLite write transactions start with `BEGIN IMMEDIATE`, so concurrent writers queue on the
 busy timeout instead of failing with "database is locked" when a read lock is upgraded.
+Within one process they queue on a lock first: SQLite's busy handler polls with sleeps of up
+to 100 ms while holding a pooled connection that readers need, which stalled every request
+for seconds when uploads, renders and the view counter wrote at once (bench/suite_overload).
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -44,6 +48,7 @@ class Database:
                 **options,
             )
         self._writer = self.engine.execution_options(pixvault_write=True)
+        self._one_writer = asyncio.Lock() if self.is_sqlite else None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -52,7 +57,11 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        async with self._writer.begin() as conn:
+        if self._one_writer is None:
+            async with self._writer.begin() as conn:
+                yield conn
+            return
+        async with self._one_writer, self._writer.begin() as conn:
             yield conn
 
     async def ping(self) -> None:

@@ -6,6 +6,12 @@ it is refused with `Overloaded` before any of its work is done, so the work alre
 finishes at full speed and the client is told when to retry (as nginx's `limit_conn` and
 Envoy's overload manager do). A slot freed is handed straight to the next in line.
 
+The wait bound shrinks under sustained overload, as Facebook's CoDel server queues do: once
+the line has not been empty for `_INTERVAL`, a request joining it waits at most `_INTERVAL`
+too. A burst still waits out the full `max_wait`; a standing line (arrivals beyond what the
+process can do) is kept short, so an admitted request starts soon and the rest hear 429 at
+once instead of after a second in line.
+
 `Admission` holds the lanes of one process: `work` for the APIs and the UI (uploads, lists,
 sign-ins: the CPU- and database-heavy routes); `delivery` for public image URLs this process
 has answered before and originals, which are cached hits costing well under a millisecond;
@@ -24,6 +30,8 @@ from dataclasses import dataclass
 from pixvault.config import Settings
 from pixvault.domain.errors import Overloaded
 
+_INTERVAL = 0.1
+
 
 class Lane:
     def __init__(self, name: str, *, limit: int, queue: int, max_wait: float):
@@ -33,6 +41,7 @@ class Lane:
         self.max_wait = max_wait
         self.in_flight = 0
         self._line: deque[asyncio.Future[None]] = deque()
+        self._queued_since = 0.0  # when the line last went from empty to not empty
         # Retry-After: about how long the line takes to move on, in whole seconds.
         self.retry_after = max(1, round(max_wait))
 
@@ -43,15 +52,22 @@ class Lane:
     def join(self) -> asyncio.Future[None] | None:
         """None when the request may start now (it holds a slot: call `leave`); else a
         future that resolves when a slot is handed to it, or fails with `Overloaded` after
-        `max_wait`. Raises `Overloaded` when the line is full."""
+        `max_wait` (`_INTERVAL` while the line stands). Raises `Overloaded` when the line
+        is full."""
         if self.in_flight < self.limit and not self._line:
             self.in_flight += 1
             return None
         if len(self._line) >= self.queue:
             raise Overloaded(self.retry_after)
-        ticket: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if not self._line:
+            self._queued_since = now
+        standing = now - self._queued_since >= _INTERVAL
+        ticket: asyncio.Future[None] = loop.create_future()
         self._line.append(ticket)
-        timer = asyncio.get_running_loop().call_later(self.max_wait, self._expire, ticket)
+        wait = min(self.max_wait, _INTERVAL) if standing else self.max_wait
+        timer = loop.call_later(wait, self._expire, ticket)
         ticket.add_done_callback(lambda _: timer.cancel())
         return ticket
 
@@ -114,7 +130,8 @@ class Admission:
                 max_wait=settings.queue_wait_seconds,
             )
 
-        cold = settings.max_in_flight_cold or 4 * (os.cpu_count() or 1)
+        # Two per CPU: one rendering and one ready per render worker (RENDER_WORKERS).
+        cold = settings.max_in_flight_cold or 2 * (os.cpu_count() or 1)
         return cls(
             work=lane("work", settings.max_in_flight),
             delivery=lane("delivery", settings.max_in_flight_delivery),
