@@ -8,6 +8,7 @@ by the client with backoff, honouring `Retry-After`.
 import json
 import re
 import threading
+import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from rich.table import Table
 
 from pixvault.cli_output import errors, fail, show_table
 from pixvault.client import (
+    NO_FLOW,
     ApiError,
     Client,
     PixvaultClientError,
@@ -202,6 +204,13 @@ def upload(
     """Upload files over HTTP to a pixvault server, skipping those the project already holds."""
     if not key:
         raise typer.BadParameter("give an API key with --key or PIXVAULT_KEY", param_hint="--key")
+    if flow not in (None, NO_FLOW):
+        try:
+            uuid.UUID(flow)
+        except ValueError:
+            raise typer.BadParameter(
+                f"{flow!r} is not a UUID (or null)", param_hint="--flow"
+            ) from None
     files = collect(paths, recursive)
     policy = RetryPolicy(attempts=retries + 1)
     progress = _bars()

@@ -95,6 +95,20 @@ def test_flow_puts_every_image_in_that_flow(remote: Remote, project, tmp_path):
     assert {i["flowId"] for i in images_of(remote, key)} == {flow}
 
 
+def test_flow_null_uploads_into_no_flow_and_a_bad_flow_is_refused_first(
+    remote: Remote, project, tmp_path
+):
+    key = project.key
+    a = write(tmp_path / "a.jpg", jpeg(color=(5, 205, 5)))
+    assert remote.upload(str(a), "--flow", "null", key=key).returncode == 0
+    assert [i["flowId"] for i in images_of(remote, key)] == [None]
+    b = write(tmp_path / "b.jpg", jpeg(color=(205, 5, 205)))
+    refused = remote.upload(str(b), "--flow", "nope", key=key)
+    assert refused.returncode == 2
+    assert "'nope' is not a UUID (or null)" in refused.stderr
+    assert len(images_of(remote, key)) == 1
+
+
 def test_a_file_that_is_no_image_fails_with_the_servers_message(remote: Remote, project, tmp_path):
     key = project.key
     good = write(tmp_path / "good.jpg", jpeg(color=(70, 7, 7)))
