@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from types import TracebackType
 
 from pixvault.domain.errors import FileTooLarge
@@ -159,8 +159,8 @@ class StagedFile:
         self._memory = bytearray()
         if self._inflight is not None:
             inflight, self._inflight = self._inflight, None
-            with contextlib.suppress(Exception):
-                inflight.result()  # the worker may still write to the file: let it finish
+            if not inflight.cancel():
+                wait([inflight])  # the worker is writing to the file: let it finish first
         self._batch, self._batch_bytes = [], 0
         if self._fd is not None:
             os.close(self._fd)
