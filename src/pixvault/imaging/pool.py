@@ -91,6 +91,11 @@ class RenderPool:
         assert self.timeout is not None
         raise RenderTimedOut(self.timeout, retry_after=max(1, math.ceil(self.timeout)))
 
+    @property
+    def pending(self) -> int:
+        """Renders waiting or running, stopped ones included until their thread returns."""
+        return self._pending
+
     def _finished(self) -> None:
         self._pending -= 1
         RENDER_QUEUE.dec()

@@ -146,6 +146,11 @@ def render(
         image = _load(source, _loaded_size(plan.resize, rotate), animated=animated)
         if rotate is not None:
             image = _rotate(image, rotate)
+        if plan.window is None and animated:
+            # Frame by frame, the encoder pulls one frame at a time through the loader; on
+            # the whole strip libvips' WebP loader kept every frame decoded at full size
+            # (1000 frames of 316x316 at w=150: 433 MB peak, this way 82 MB).
+            image = _per_frame(image, lambda frame: frame)
         if plan.window is not None:
 
             def first_frame() -> pyvips.Image:

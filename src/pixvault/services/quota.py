@@ -4,8 +4,9 @@ Every stored derivative has a row (its key, size and last access). After each ne
 of a project with a quota, the project's stored bytes are summed and the least recently used
 derivatives (blob first, then row) are deleted until the sum is within the quota; the next
 request for an evicted one renders it again. Concurrent renders of one project share one
-eviction pass per process, so the store may pass the quota by the derivatives rendered while
-a pass runs, never for longer.
+eviction pass per process. Each process keeps a running total per project (its last sum plus
+what it stored since) and sums again only when that total passes the quota or is 30 s old, so
+a cold render usually costs one insert; other processes' derivatives count within 30 s.
 
 Last access is coarse, so a cached hit never writes to the database: hits are noted in
 memory and written in one batch at most every `touch_seconds` (and before each eviction pass
@@ -29,6 +30,7 @@ from pixvault.storage import BlobStore
 
 log = logging.getLogger(__name__)
 _BATCH = 200
+_RESUM_SECONDS = 30.0  # how long a process trusts its running total of a project's bytes
 
 
 class DerivativeQuota:
@@ -41,6 +43,8 @@ class DerivativeQuota:
         self._flushing: asyncio.Task[None] | None = None
         self._evicting: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._again: set[uuid.UUID] = set()
+        # Per project: stored bytes at the last sum plus what this process stored since.
+        self._totals: dict[uuid.UUID, tuple[int, float]] = {}
         self.evicted = 0
 
     def touched(self, key: str) -> None:
@@ -79,8 +83,14 @@ class DerivativeQuota:
         """A new derivative was stored; with a quota (bytes, 0 for none), evict down to it."""
         async with self.db.write() as conn:
             await rows.record(conn, key, project_id, image_id, size, now())
-        if quota > 0:
-            await self._evict(project_id, quota)
+        if quota <= 0:
+            return
+        total, summed_at = self._totals.get(project_id, (quota + 1, 0.0))
+        total += size
+        if total <= quota and time.monotonic() - summed_at < _RESUM_SECONDS:
+            self._totals[project_id] = (total, summed_at)  # well within: no sum needed
+            return
+        await self._evict(project_id, quota)
 
     async def _evict(self, project_id: uuid.UUID, quota: int) -> None:
         """One pass per project at a time; a derivative stored meanwhile asks for another."""
@@ -106,11 +116,12 @@ class DerivativeQuota:
     async def _evict_once(self, project_id: uuid.UUID, quota: int) -> None:
         async with self.db.read() as conn:
             stored = await rows.stored_bytes(conn, project_id)
+        summed_at = time.monotonic()
         while stored > quota:
             async with self.db.read() as conn:
                 candidates = await rows.oldest(conn, project_id, _BATCH)
             if not candidates:
-                return
+                break
             victims = []
             for key, size in candidates:
                 if stored <= quota:
@@ -124,3 +135,4 @@ class DerivativeQuota:
             async with self.db.write() as conn:
                 await rows.forget(conn, victims)
             self.evicted += len(victims)
+        self._totals[project_id] = (stored, summed_at)
