@@ -214,9 +214,11 @@ def upload(
     files = collect(paths, recursive)
     policy = RetryPolicy(attempts=retries + 1)
     progress = _bars()
-    note = lambda exc, wait: progress.console.print(  # noqa: E731
-        f"[yellow]retrying in {wait:.1f}s[/yellow] after {exc}", highlight=False
-    )
+
+    def note(exc: BaseException, wait: float) -> None:
+        message = f"[yellow]retrying in {wait:.1f}s[/yellow] after {exc}"
+        progress.console.print(message, highlight=False)
+
     try:
         client = Client(server, key, retry=policy, on_retry=note)
         held = held_hashes(client, len(files))  # also: one clear error for a wrong URL or key
