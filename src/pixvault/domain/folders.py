@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from pixvault.domain.errors import InvalidInput
-from pixvault.domain.text import has_control, parse_json, parse_json_object
+from pixvault.domain.text import has_control, parse_json, parse_json_object, storable
 
 FOLDER_LEVELS = ("partition", "collection", "channel")
 _FOLDER = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
@@ -33,6 +33,7 @@ def validate_filename(name: str) -> str:
     """1-255 bytes of UTF-8, no `/`, `\\`, control characters or `..`."""
     if (
         not name
+        or not storable(name)
         or len(name.encode()) > 255
         or "/" in name
         or "\\" in name

@@ -20,9 +20,11 @@ def has_control(value: str) -> bool:
 
 
 def plain(value: str, param: str) -> str:
-    """The value if it has no control characters, else a 400 naming `param`."""
+    """The value if it has no control characters and is valid Unicode (no lone surrogates:
+    no database stores them), else a 400 naming `param`."""
     if has_control(value):
         raise InvalidInput(f"{param} may not contain control characters", param=param)
+    _storable(value, param)
     return value
 
 
@@ -73,11 +75,19 @@ def check_value(value: Any, param: str) -> None:
             stack.extend((child, depth + 1) for child in children)
 
 
-def _storable(text: str, param: str) -> None:
+def storable(text: str) -> bool:
+    """Whether `text` is valid Unicode (JSON can carry lone surrogates; no database stores
+    them and UTF-8 cannot encode them)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInput(f"{param} holds text that is not valid Unicode", param=param) from None
+        return False
+    return True
+
+
+def _storable(text: str, param: str) -> None:
+    if not storable(text):
+        raise InvalidInput(f"{param} holds text that is not valid Unicode", param=param)
 
 
 def _too_deep(param: str) -> None:

@@ -24,6 +24,7 @@ from pixvault.domain.errors import (
 from pixvault.domain.ids import new_id
 from pixvault.domain.models import ApiKey, IssuedKey
 from pixvault.domain.principal import Guest, KeyPrincipal, Principal
+from pixvault.domain.text import plain
 from pixvault.services.lookup import LookupCache
 from pixvault.services.projects import ProjectService
 
@@ -81,6 +82,8 @@ class KeyService:
                 "Master keys belong to no project; secret and public keys need a project",
                 param="projectId",
             )
+        if label is not None:
+            plain(label, "label")
         if project_id is not None:
             await self.projects.get(project_id)
         if expires_in_days is not None and not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:

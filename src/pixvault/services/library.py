@@ -81,6 +81,22 @@ class NewUpload:
     source: str = "uploaded"
 
 
+MAX_FILENAME_BYTES = 255  # the column's width
+
+
+def _check_texts(upload: NewUpload) -> None:
+    """Text every surface passes through as given: storable, and the name within its column."""
+    if upload.description is not None:
+        plain(upload.description, "description")
+    if upload.filename is not None:
+        plain(upload.filename, "filename")
+        if len(upload.filename.encode()) > MAX_FILENAME_BYTES:
+            raise InvalidInput(
+                f"The file name is longer than {MAX_FILENAME_BYTES} bytes; rename the file",
+                param="filename",
+            )
+
+
 def pending_flow() -> uuid.UUID:
     """A fresh flow id for an upload that named none; its row is created when first needed."""
     return new_id()
@@ -132,6 +148,7 @@ class LibraryService:
         self, project: Project, staged: StagedFile, upload: NewUpload, policy: UploadPolicy
     ) -> Image:
         """Store a complete staged upload as a new image of `project`."""
+        _check_texts(upload)
         if upload.alias is not None:
             validate_alias(upload.alias)
         if upload.flow_alias is not None:
@@ -250,7 +267,9 @@ class LibraryService:
     ) -> Image:
         values: dict[str, Any] = {"updated_at": now()}
         if description is not UNSET:
-            values["description"] = description
+            values["description"] = (
+                None if description is None else plain(description, "description")
+            )
         if is_public is not UNSET:
             values["is_public"] = is_public
         if focal_point is not UNSET:

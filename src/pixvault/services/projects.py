@@ -15,6 +15,7 @@ from pixvault.domain.errors import InvalidInput, ProjectExists, ProjectNotFound
 from pixvault.domain.ids import from_prefixed_ulid, new_id
 from pixvault.domain.models import VAULT_PREFIX, Project
 from pixvault.domain.policy import ProjectSettings
+from pixvault.domain.text import plain
 from pixvault.domain.transform import Limits
 from pixvault.services.lookup import LookupCache
 
@@ -89,6 +90,8 @@ class ProjectService:
     async def create(self, org_slug: str, slug: str, name: str | None = None) -> Project:
         validate_slug(org_slug, what="org")
         validate_slug(slug, what="project")
+        if name is not None:
+            plain(name, "name")
         project_id = new_id()
         try:
             async with self.db.write() as conn:

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from pixvault.db.engine import Database
 from pixvault.db.queries import revocations as rows
+from pixvault.domain.text import plain
 from pixvault.services.lookup import LookupCache
 
 
@@ -22,6 +23,7 @@ class RevocationService:
         )
 
     async def revoke_token(self, project_id: uuid.UUID, token: str, expires: datetime) -> None:
+        plain(token, "token")  # no signed URL has such a token
         await self._add(project_id, "token", token.rstrip("="), expires)
 
     async def revoke_path(self, project_id: uuid.UUID, path: str) -> None:

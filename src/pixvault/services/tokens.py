@@ -31,7 +31,8 @@ _ALGORITHM = "HS256"
 
 
 def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    # surrogatepass: a token with a lone surrogate (valid JSON, not UTF-8) is one we never issued
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class TokenService:

@@ -30,6 +30,7 @@ from pixvault.domain.errors import (
 )
 from pixvault.domain.ids import new_id
 from pixvault.domain.models import Project, User
+from pixvault.domain.text import plain
 from pixvault.domain.users import (
     normalise_email,
     username_from_email,
@@ -125,6 +126,7 @@ class UserService:
     async def sign_in(self, login: str, password: str, *, client: str) -> User:
         """The user whose username or email and password these are. Failures count against
         the account and the client address; past the limit every attempt is refused."""
+        plain(login, "username")  # no account has such a name; PostgreSQL refuses NUL
         async with self.db.read() as conn:
             row = await rows.by_login(conn, login)
         # An account is one key whether it is named by username or email.
@@ -187,7 +189,9 @@ class UserService:
 
 def _verify(stored: str, password: str) -> bool:
     try:
-        return HASHER.verify(stored, password)
+        # surrogatepass: a password JSON can carry but UTF-8 cannot (a lone surrogate) is
+        # simply wrong, not an error
+        return HASHER.verify(stored, password.encode("utf-8", "surrogatepass"))
     except (VerificationError, InvalidHashError):
         return False
 

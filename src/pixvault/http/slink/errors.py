@@ -58,7 +58,7 @@ _TITLES = {
     "denied": "AccessDeniedHttpException",
 }
 # Core parameter names that Slink calls otherwise.
-_PROPERTIES = {"file": "image"}
+_PROPERTIES = {"file": "image", "label": "name"}
 
 
 def _violation(exc: e.PixvaultError, fallback: str) -> dict[str, str]:

@@ -378,7 +378,7 @@ async def _list(request: Request, only: ImageFilter, query: ListQuery) -> JSONRe
     "/images/{page:int}",
     summary="Slink: explore public images",
     response_model=ImagePage,
-    responses=errors(400, 401, 403, 503),
+    responses=errors(400, 401, 403, 404, 503),  # 404: a page that is not a number
 )
 @reads.get("/images/{page:int}/", include_in_schema=False)
 async def explore(
@@ -394,7 +394,7 @@ async def explore(
     "/images/history/{page:int}",
     summary="Slink: your images",
     response_model=ImagePage,
-    responses=errors(400, 401, 403, 503),
+    responses=errors(400, 401, 403, 404, 503),  # 404: a page that is not a number
 )
 @reads.get("/images/history/{page:int}/", include_in_schema=False)
 async def history(
