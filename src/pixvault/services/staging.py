@@ -23,9 +23,9 @@ from pixvault.domain.errors import FileTooLarge
 MEMORY_MAX = 1 << 20
 HEAD_BYTES = 512  # enough for filetype's signatures (it reads 261)
 # Bytes handed to the worker at a time, joined into one buffer: one batch in flight and up to
-# two waiting bound an upload's RAM to under 10 MB, and the worker takes the GIL back only
+# two waiting bound an upload's RAM to about 5 MB, and the worker takes the GIL back only
 # twice a batch (after the hash, after the write), not twice a network chunk.
-BATCH_BYTES = 2 << 20
+BATCH_BYTES = 1 << 20
 # A writer that never drains has its bytes hashed and written inline past this much.
 _UNDRAINED_MAX = 4 * BATCH_BYTES
 
