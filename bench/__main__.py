@@ -201,6 +201,22 @@ WHY_MISSED: list[tuple[str, str, str]] = [
         "the render thread, HTTP), as in the delivery suite.",
     ),
     (
+        "tail",
+        "conns: p50",
+        "Server-side stalls found and removed: a full garbage collection over the ~170,000 "
+        "objects of the started app (~120 ms; now frozen), an expiring lookup memo's 16 "
+        "identical queries (now one shared load), SQLite's busy polling (writers now queue "
+        "in-process). What remains at a few tens of ms is the scheduler: the load generator, "
+        "the server and everything else on the machine share two CPUs (the load average note).",
+    ),
+    (
+        "overload",
+        "",
+        "Admitted work runs at full speed and the rest is refused at once; a miss here comes "
+        "from CPU the machine's other processes take (the load average note): a render or "
+        "upload that ran slower than planned, not a queue.",
+    ),
+    (
         "delivery",
         "peak RSS",
         "libvips shrink-on-load should keep this small; a miss means the source is being "

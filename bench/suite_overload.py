@@ -14,6 +14,7 @@ within 5 s after it, p99 is back within 2x of before.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -158,6 +159,10 @@ async def run(kind: str, report: Report, *, quick: bool, processes: int = 1) -> 
                     probe(f"{server.base}/health"),
                 )
     label = kind
+    report.notes.append(
+        f"overload/{label}: 1-minute load average {os.getloadavg()[0]:.1f} at the end "
+        f"({os.cpu_count()} CPUs)"
+    )
     base = [s for s in heavy if s.at < base_s and s.status in SUCCESS]
     over = [s for s in heavy if base_s <= s.at < base_s + over_s]
     end = base_s + over_s

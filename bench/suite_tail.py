@@ -6,6 +6,7 @@ request waits behind a stall (a GC pass, a lock, a blocking call on the event lo
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -81,6 +82,10 @@ async def run(kind: str, report: Report, *, quick: bool, processes: int = 1) -> 
                     p50, p99 = pct(load.latencies, 50), pct(load.latencies, 99)
                     name = f"{what}, aiohttp, {load.rate:.0f} req/s"
                     add(_figure(label, name, p50, p99, errors=load.errors))
+    report.notes.append(
+        f"tail/{label}: 1-minute load average {os.getloadavg()[0]:.1f} at the end "
+        f"({os.cpu_count()} CPUs): above the CPU count, other processes' timeslices show in p99"
+    )
 
 
 def _figure(label: str, what: str, p50: float, p99: float, errors: int = 0) -> Figure:
