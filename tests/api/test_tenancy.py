@@ -32,7 +32,8 @@ class Theirs:
 
 
 async def _snapshot(client: httpx.AsyncClient, key: str, theirs: dict[str, Any]) -> dict:
-    """What B sees of its own things: compared before and after A's requests."""
+    """What B sees of its own things, compared before and after A's requests. Nothing here
+    looks the pending flow up by id (that would give it its row): it stays pending."""
     header = {"X-API-Key": key}
     claimed = theirs["image"]["flowId"]
     pending = theirs["pending"]["flowId"]
@@ -42,16 +43,17 @@ async def _snapshot(client: httpx.AsyncClient, key: str, theirs: dict[str, Any])
         f"/api/v1/images/{theirs['pending']['id']}",
         "/api/v1/images/@theirs",
         f"/api/v1/images/@x?flowId={claimed}",
+        f"/api/v1/images/@last?flowId={pending}",
+        f"/api/v1/images?flowId={pending}",
         f"/api/v1/flows/{claimed}/images",
-        f"/api/v1/flows/{pending}/images",
+        "/api/v1/flows",
         "/api/v1/images",
     ):
         response = await client.get(path, headers=header)
         assert response.status_code == 200, (path, response.text)
         seen[path] = response.json()
-    for flow in (claimed, pending):
-        body = (await client.get(f"/api/v1/flows/{flow}", headers=header)).json()["data"]
-        seen[flow] = {k: v for k, v in body.items() if k != "updatedAt"}
+    body = (await client.get(f"/api/v1/flows/{claimed}", headers=header)).json()["data"]
+    seen[claimed] = {k: v for k, v in body.items() if k != "updatedAt"}
     return seen
 
 
@@ -80,8 +82,18 @@ async def theirs(api: httpx.AsyncClient, client: httpx.AsyncClient, core) -> The
 
 
 async def _unchanged(client: httpx.AsyncClient, theirs: Theirs) -> None:
+    """B's things are as they were, and its pending flow is still B's to claim, whole."""
     state = {"image": theirs.image, "pending": theirs.pending}
     assert await _snapshot(client, theirs.key, state) == theirs.snapshot
+    pending = theirs.pending["flowId"]
+    got = await client.get(f"/api/v1/flows/{pending}", headers={"X-API-Key": theirs.key})
+    assert got.status_code == 200, got.text
+    flow = got.json()["data"]
+    assert (flow["projectId"], flow["imageCount"], flow["aliases"]) == (
+        theirs.pending["projectId"],
+        1,
+        {},
+    )
 
 
 def _same(foreign: httpx.Response, missing: httpx.Response, ids: tuple[str, str]) -> None:
@@ -224,7 +236,7 @@ async def test_flow_lists_count_only_the_projects_own_flows(api, client, theirs)
     assert [f["id"] for f in mine["data"]] == [theirs.image["flowId"]]
     assert mine["data"][0]["projectId"] != theirs.image["projectId"]
     header = {"X-API-Key": theirs.key}
-    assert (await client.get("/api/v1/flows", headers=header)).json()["pagination"]["total"] == 2
+    assert (await client.get("/api/v1/flows", headers=header)).json()["pagination"]["total"] == 1
 
 
 async def test_migration_0010_keeps_flows_and_their_aliases(settings):
