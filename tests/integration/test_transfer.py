@@ -28,6 +28,7 @@ from pixvault.domain.errors import (
     StorageUnavailable,
 )
 from pixvault.services import transfer
+from pixvault.services.claim import StoreClaimed
 from pixvault.services.core import Core, InitResult, build_core, initialise
 from pixvault.services.transfer import export_dump, import_dump
 from tests.conftest import PG_URL, REQUIRE_PG, make_settings
@@ -333,9 +334,30 @@ async def test_a_store_failing_mid_import_leaves_no_rows(
         with pytest.raises(StorageUnavailable) as failed:
             await import_dump(broken, tmp_path / "dump")
         assert "NoSuchBucket" in failed.value.message
-        assert all(n == 0 for n in (await counts(broken)).values())
+        rows = await counts(broken)  # instance_secrets holds its own id, from the store claim
+        assert all(n == 0 for t, n in rows.items() if t != "instance_secrets")
     finally:
         await broken.close()
+
+
+async def test_a_store_another_database_claimed_is_refused(
+    source: tuple[Core, dict[str, Any]], tmp_path: Path
+) -> None:
+    old, _ = source
+    await export_dump(old, tmp_path / "dump")
+    shared = {"storage_url": f"file://{tmp_path / 'shared'}"}
+    owner = build_core(make_settings(tmp_path / "owner", "sqlite", None, **shared))
+    await initialise(owner)  # claims the directory
+    stranger = build_core(make_settings(tmp_path / "stranger", "sqlite", None, **shared))
+    try:
+        with pytest.raises(StoreClaimed) as refused:
+            await import_dump(stranger, tmp_path / "dump")
+        assert "belongs to" in str(refused.value)
+        assert (await counts(stranger))["images"] == 0
+        assert [i async for i in stranger.blobs.list("")] == []
+    finally:
+        await stranger.close()
+        await owner.close()
 
 
 async def test_export_of_an_unknown_project_is_refused(

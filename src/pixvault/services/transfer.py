@@ -38,6 +38,7 @@ from pixvault.db import migrate
 from pixvault.db.queries import transfer as q
 from pixvault.db.tables import images, organizations, projects, users
 from pixvault.domain.errors import DumpInvalid, ImportConflict, InvalidInput, NotFound
+from pixvault.services.claim import claim_store
 from pixvault.services.core import Core
 from pixvault.storage import BlobMissing
 
@@ -378,6 +379,8 @@ async def import_dump(core: Core, directory: Path, progress: Progress = _silent)
     report = ImportReport(str(directory), _describe(manifest["scope"]))
     async with core.db.read() as conn:  # every conflict is found before anything is written
         await _match(conn, directory, manifest, report, write=False)
+    # Another database's store is refused here, as at start, before a blob goes into it.
+    await claim_store(core.db, core.blobs, core.settings)
     await _write_blobs(core, directory, manifest["blobs"]["bytes"], report, progress)
     report.added.clear()
     report.present.clear()
