@@ -104,6 +104,9 @@ async def test_each_gc_keeps_the_other_instances_blobs(
     assert report.kept_foreign_bytes == sum(
         [i.size async for i in core.blobs.list(f"{their_project}/")]
     )
+    shown = report.as_json()
+    assert (shown["keptForeign"], shown["foreignProjects"]) == (4, [their_project])
+    assert shown["keptForeignBytes"] == report.kept_foreign_bytes > 0
     report = await gc(other_core)
     assert (report.orphan_blobs, report.kept_foreign) == (0, 4)
     assert report.foreign_projects == [ours[0]["projectId"]]

@@ -224,6 +224,7 @@ def test_check_reports_the_claim(tmp_path: Path) -> None:
     )
     other = {"PIXVAULT_DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}"}
     assert run(tmp_path, "migrate", **other).returncode == 0
+    refused(run(tmp_path, "gc", **other), "belongs to another pixvault", "PIXVAULT_SHARED_STORE")
     foreign = run(tmp_path, "check", **other)
     assert foreign.returncode == 1
     assert "fail  claim: The blob store" in foreign.stderr and "PIXVAULT_SHARED_STORE" in (
