@@ -1,7 +1,8 @@
 """Schema-generated requests against every operation of the one OpenAPI spec (native, Slink,
-vaults, delivery URLs, ops), on a real server: no input may answer a 5xx, and every answer has
-a documented status. `make test` runs a few cases per operation and mode with a fixed seed;
-`make fuzz` runs thousands (PIXVAULT_FUZZ_EXAMPLES).
+vaults, delivery URLs, ops), on a real server: no input may answer a 5xx, and every answer to
+valid input has a documented status and a body of its documented schema. `make test` runs a
+few cases per operation and mode with a fixed seed; `make fuzz` runs thousands
+(PIXVAULT_FUZZ_EXAMPLES).
 
 schemathesis' own pytest plugin does not run under pytest 9 yet, so each operation's
 strategy is driven by Hypothesis here, and every failing operation is reported at the end."""
@@ -14,7 +15,10 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.schemas import APIOperation, BaseSchema
-from schemathesis.specs.openapi.checks import status_code_conformance
+from schemathesis.specs.openapi.checks import (
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.fuzz.conftest import examples
 from tests.fuzz.server import Fuzzed
@@ -42,7 +46,7 @@ def fuzz_operation(
         statuses[response.status_code] += 1
         checks = [not_a_server_error]
         if mode is GenerationMode.POSITIVE:
-            checks.append(status_code_conformance)
+            checks += [status_code_conformance, response_schema_conformance]
         case.validate_response(response, checks=checks)
 
     run()
