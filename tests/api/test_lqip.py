@@ -6,6 +6,7 @@ import pyvips
 from sqlalchemy import update
 
 from pixvault.db.tables import images
+from tests.api.test_delivery import set_settings
 from tests.helpers import blob_keys, jpeg, uploaded
 from tests.vaults.support import sdk_uploaded
 
@@ -106,3 +107,21 @@ async def test_an_image_without_a_stored_blurhash_is_a_400_naming_lqip(client, c
     response = await client.get(f"/default/default/img/{image['id']}?format=blurhash")
     assert response.status_code == 400
     assert "format=lqip" in response.json()["error"]["message"]
+
+
+async def test_placeholders_need_no_signature_and_pass_presets_only(client, core, image):
+    url = f"/default/default/img/{image['id']}"
+    await set_settings(core, {"signingKeys": ["a-signing-key-of-16+"]})
+    assert (await client.get(url, params={"w": 10})).status_code == 403
+    assert (await client.get(url, params={"format": "blurhash"})).status_code == 200
+    assert (await client.get(url, params={"format": "lqip"})).status_code == 200
+    await set_settings(core, {"presets": {"thumb": "w=40"}, "presetsOnly": True})
+    assert (await client.get(url, params={"w": 10})).status_code == 403
+    assert (await client.get(url, params={"f": "lqip"})).status_code == 200
+    # With a preset it is two transforms at once: refused, neither silently dropped.
+    mixed = await client.get(url, params={"preset": "thumb", "format": "lqip"})
+    assert mixed.json()["error"]["code"] == "PRESETS_ONLY"
+    await set_settings(core, {"presets": {"thumb": "w=40"}})
+    mixed = await client.get(url, params={"preset": "thumb", "format": "lqip"})
+    assert mixed.status_code == 400
+    assert "takes no other parameters" in mixed.json()["error"]["message"]

@@ -57,6 +57,8 @@ class Core:
 
     async def close(self) -> None:
         await self.views.close()
+        if self.delivery.quota is not None:
+            await self.delivery.quota.flush()  # the last batch of derivative rows
         await self.db.dispose()
 
 

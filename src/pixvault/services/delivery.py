@@ -340,11 +340,14 @@ class DeliveryService:
         self, project: Project, path: str, params: list[tuple[str, str]], *, signed: bool = False
     ) -> Transform:
         """Apply presets, presets-only mode and signing, then parse the one grammar. A
-        `signed` URL (a verified vault token) needs no `s` signature."""
+        `signed` URL (a verified vault token) needs no `s` signature, nor does a placeholder
+        (`format=blurhash|lqip` alone): like a preset, it is one fixed variant per image."""
         policy = project.settings
         given = dict(params)
         preset_name = given.get("preset")
         extra = [(k, v) for k, v in params if k not in _CONTROL]
+        if preset_name is None and _placeholder_only(extra):
+            return _parsed(tuple(extra), self.limits)
         if policy.presets_only and extra:
             raise PresetsOnly(list(policy.presets))
         merged = list(extra)
@@ -638,6 +641,13 @@ def _gone_is_not_found(image_id: uuid.UUID) -> Iterator[None]:
         yield
     except BlobMissing:
         raise ImageNotFound(image_id) from None
+
+
+def _placeholder_only(params: list[tuple[str, str]]) -> bool:
+    if len(params) != 1:
+        return False
+    name, value = params[0]
+    return name in ("format", "f") and value.lower() in PLACEHOLDER_FORMATS
 
 
 def _is_original(spec: Transform, source_format: str | None) -> bool:

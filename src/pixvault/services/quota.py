@@ -6,13 +6,15 @@ derivatives (blob first, then row) are deleted until the sum is within the quota
 request for an evicted one renders it again. Concurrent renders of one project share one
 eviction pass per process. Each process keeps a running total per project (its last sum plus
 what it stored since) and sums again only when that total passes the quota or is 30 s old, so
-a cold render usually costs one insert; other processes' derivatives count within 30 s.
+a cold render usually costs no query of its own; other processes' derivatives count within
+30 s.
 
 Last access is coarse, so a cached hit never writes to the database: hits are noted in
 memory and written in one batch at most every `touch_seconds` (and before each eviction pass
-of this process). Two derivatives used within one such period may be evicted in either
-order; one used long ago goes first. Derivatives rendered before the table existed (or whose
-row was lost) are not counted until they are rendered again.
+of this process); two derivatives used within one such period may be evicted in either order,
+one used long ago goes first. New derivatives' rows are batched too, about once a second (a
+crash loses at most that second's rows: those derivatives are then not counted, as are those
+rendered before the table existed).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pixvault.storage import BlobStore
 
 log = logging.getLogger(__name__)
 _BATCH = 200
+_RECORD_SECONDS = 1.0  # new derivatives' rows are written in batches this often
 _RESUM_SECONDS = 30.0  # how long a process trusts its running total of a project's bytes
 
 
@@ -39,6 +42,7 @@ class DerivativeQuota:
         self.blobs = blobs
         self.touch_seconds = touch_seconds
         self._touched: dict[str, float] = {}
+        self._new: list[dict[str, object]] = []  # rows of new derivatives, not yet written
         self._flushed_at = time.monotonic()
         self._flushing: asyncio.Task[None] | None = None
         self._evicting: dict[uuid.UUID, asyncio.Task[None]] = {}
@@ -50,27 +54,37 @@ class DerivativeQuota:
     def touched(self, key: str) -> None:
         """A derivative was used (hot path: a dict write, a batch write now and then)."""
         self._touched[key] = time.time()
-        if time.monotonic() - self._flushed_at >= self.touch_seconds and self._flushing is None:
-            self._flushing = asyncio.get_running_loop().create_task(self._flush_soon())
+        if time.monotonic() - self._flushed_at >= self.touch_seconds:
+            self._flush_later(0.0)
 
-    async def _flush_soon(self) -> None:
+    def _flush_later(self, delay: float) -> None:
+        if self._flushing is None:
+            self._flushing = asyncio.get_running_loop().create_task(self._flush_soon(delay))
+
+    async def _flush_soon(self, delay: float) -> None:
         try:
+            await asyncio.sleep(delay)
             await self.flush()
         except Exception:  # the next period tries again; a lost touch only ages a derivative
-            log.warning("writing derivative accesses failed", exc_info=True)
+            log.warning("writing derivative rows and accesses failed", exc_info=True)
         finally:
             self._flushing = None
 
     async def flush(self) -> None:
-        """Write the accesses noted since the last flush."""
+        """Write the new derivatives and the accesses noted since the last flush, in one
+        transaction."""
         self._flushed_at = time.monotonic()
-        if not self._touched:
+        if not self._touched and not self._new:
             return
-        batch, self._touched = self._touched, {}
+        touched, self._touched = self._touched, {}
+        new, self._new = self._new, []
         async with self.db.write() as conn:
-            await rows.touch(
-                conn, {key: datetime.fromtimestamp(t, UTC) for key, t in batch.items()}
-            )
+            if new:
+                await rows.record_many(conn, new)
+            if touched:
+                await rows.touch(
+                    conn, {key: datetime.fromtimestamp(t, UTC) for key, t in touched.items()}
+                )
 
     async def recorded(
         self,
@@ -80,15 +94,18 @@ class DerivativeQuota:
         size: int,
         quota: int,
     ) -> None:
-        """A new derivative was stored; with a quota (bytes, 0 for none), evict down to it."""
-        async with self.db.write() as conn:
-            await rows.record(conn, key, project_id, image_id, size, now())
-        if quota <= 0:
-            return
+        """A new derivative was stored; with a quota (bytes, 0 for none), evict down to it.
+        Its row is written with the next batch (within `_RECORD_SECONDS`), or at once when
+        an eviction pass is due."""
+        self._new.append(
+            {"key": key, "project_id": project_id, "image_id": image_id, "size": size,
+             "last_access": now()}
+        )  # fmt: skip
         total, summed_at = self._totals.get(project_id, (quota + 1, 0.0))
         total += size
-        if total <= quota and time.monotonic() - summed_at < _RESUM_SECONDS:
+        if quota <= 0 or (total <= quota and time.monotonic() - summed_at < _RESUM_SECONDS):
             self._totals[project_id] = (total, summed_at)  # well within: no sum needed
+            self._flush_later(min(_RECORD_SECONDS, self.touch_seconds))
             return
         await self._evict(project_id, quota)
 

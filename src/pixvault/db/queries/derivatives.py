@@ -1,4 +1,4 @@
-"""Statements on `derivatives`: record one, touch many, sum a project's, pick the oldest."""
+"""Statements on `derivatives`: record and touch many, sum a project's, pick the oldest."""
 
 from __future__ import annotations
 
@@ -20,23 +20,17 @@ _TOUCH = (
 )
 
 
-async def record(
-    conn: AsyncConnection,
-    key: str,
-    project_id: uuid.UUID,
-    image_id: uuid.UUID,
-    size: int,
-    moment: datetime,
-) -> None:
-    """Insert, or refresh a row a re-render (after an eviction elsewhere) left behind."""
+async def record_many(conn: AsyncConnection, new: list[dict[str, object]]) -> None:
+    """Insert rows (key, project_id, image_id, size, last_access), or refresh the rows a
+    re-render (after an eviction elsewhere) left behind."""
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(derivatives).values(
-        key=key, project_id=project_id, image_id=image_id, size=size, last_access=moment
-    )
+    statement = insert(derivatives)
     await conn.execute(
         statement.on_conflict_do_update(
-            index_elements=["key"], set_={"size": size, "last_access": moment}
-        )
+            index_elements=["key"],
+            set_={"size": statement.excluded.size, "last_access": statement.excluded.last_access},
+        ),
+        new,
     )
 
 
