@@ -227,7 +227,8 @@ _TRANSFORM = {
     "fit": "cover | contain | fill | inside | outside (default inside); needs w or h",
     "crop": "true (focal point or centre), focal, smart, auto, entropy, center, or false",
     "gravity": "crop anchor: center, n, ne, e, se, s, sw, w, nw, focal, smart, auto (alias: g)",
-    "format": "jpeg, png, webp, avif, gif, or auto from Accept (alias: f)",
+    "format": "jpeg, png, webp, avif, gif, or auto from Accept (alias: f); alone, a "
+    "placeholder: blurhash (the BlurHash as text/plain) or lqip (a 32-pixel WebP)",
     "q": "quality 1-100 (alias: quality)",
     "rotate": "0, 90, 180 or 270 degrees clockwise (alias: rt)",
     "flip": "h, v or hv",
@@ -272,7 +273,8 @@ def _delivery(
         "404": "No such image (or not public)",
         "416": "The Range is past the end of the file",
         "429": "Too many cold renders; retry after Retry-After",
-        "503": "The blob store is unavailable",
+        "503": "The blob store is unavailable, or a new derivative was not ready within the "
+        "render timeout (RENDER_TIMEOUT, Retry-After)",
     }
     binary = {"schema": {"type": "string", "format": "binary"}}
     return {
@@ -284,8 +286,8 @@ def _delivery(
             "parameters": params,
             "responses": {
                 "200": {
-                    "description": "The image (original or derivative)",
-                    "content": {"image/*": binary},
+                    "description": "The image (original or derivative), or the BlurHash text",
+                    "content": {"image/*": binary, "text/plain": {"schema": {"type": "string"}}},
                 },
                 "206": {"description": "Part of the image, for a Range request"},
                 "304": {"description": "Not modified (If-None-Match matched the ETag)"},
