@@ -100,6 +100,26 @@ async def test_a_render_past_the_timeout_is_503_on_every_surface_and_stored_nowh
     assert small.status_code == 200
 
 
+@pytest.mark.parametrize("settings_overrides", [{**SLOW, "render_workers": 1, "render_queue": 0}])
+async def test_a_stopped_render_keeps_its_lane_until_it_returns(client, core, api):
+    """libvips' WebP loader decodes a whole animation before the kill flag is seen: the
+    stopped render still holds its lane, so a new one is refused rather than piling up."""
+    data = animation(600, 316)  # 60 million pixels: seconds of decoding
+    image = await uploaded(api, data, filename="a.webp", content_type="image/webp")
+    url = f"/default/default/img/{image['id']}"
+    stopped = await client.get(url, params={"w": 100, "format": "webp"})
+    assert stopped.status_code == 503
+    assert core.delivery.pool.pending == 1  # still decoding
+    refused = await client.get(url, params={"w": 90, "format": "webp"})
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "RENDER_QUEUE_FULL"
+    await settled(core)
+    assert await derived(core) == []
+    small = await uploaded(api, noise(64, 48))
+    ok = await client.get(f"/default/default/img/{small['id']}", params={"w": 20})
+    assert ok.status_code == 200
+
+
 @pytest.mark.parametrize("settings_overrides", [{"render_memory_mb": 16}])
 async def test_a_render_over_the_memory_budget_is_refused_before_decoding(client, core, api):
     image = await uploaded(api, noise(1600, 1200))
