@@ -104,6 +104,7 @@ def test_health_and_delivery_stay_responsive_while_work_is_full(tight):
         assert delivered.status_code == 200
         assert delivered.content == jpeg()
         assert httpx.get(f"{original}?w=20").status_code == 200
+        assert httpx.get(f"{served.base}/ui/static/ui.js").status_code == 200
         assert httpx.get(
             f"{served.base}/api/v1/images", headers={"X-API-Key": key}
         ).status_code == (429)

@@ -29,15 +29,18 @@ from pixvault.services.admission import Admission, Answered, Lane
 _WATCH_AFTER = 0.1
 _UNLANED = frozenset({"/health", "/ready", "/metrics"})
 _NOT_DELIVERY = ("/api/", "/v1/", "/ui", "/docs", "/redoc", "/openapi")
+_STATIC = ("/ui/static/", "/docs/assets/")
 # A delivery URL answered with these is a cached hit from now on.
 _SERVED = frozenset({200, 206, 304})
 CLIENT_CLOSED = 499
 
 
 def is_delivery(method: str, path: str) -> bool:
-    """A public delivery URL: GET/HEAD of a native, Slink or vault image or asset path."""
+    """A public delivery URL: GET/HEAD of a native, Slink or vault image or asset path, or of
+    the UI's and the docs' static files (as cheap: they never wait behind API work)."""
     return method in ("GET", "HEAD") and (
-        path.startswith("/image/")
+        path.startswith(_STATIC)
+        or path.startswith("/image/")
         or (path.startswith("/api/image/") and path.count("/") == 3)
         or (path.count("/") >= 4 and not path.startswith(_NOT_DELIVERY))
     )
