@@ -165,8 +165,12 @@ def migrate() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to bind")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Interface to bind (default: PIXVAULT_HOST, else 127.0.0.1)")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to bind (default: PIXVAULT_PORT, else 8000)")
+    ] = None,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
 ) -> None:
     """Initialise if needed, then serve HTTP."""
@@ -195,10 +199,18 @@ def serve(
 def gc(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report, change nothing")] = False,
     grace: Annotated[
-        str | None, typer.Option(help="Keep unreferenced blobs younger than this, e.g. 1h")
+        str | None,
+        typer.Option(
+            help="Keep unreferenced blobs younger than this, e.g. 1h "
+            "(default: PIXVAULT_GC_GRACE_SECONDS, else 1h)"
+        ),
     ] = None,
     retention: Annotated[
-        str | None, typer.Option(help="Purge images soft-deleted longer ago, e.g. 30d")
+        str | None,
+        typer.Option(
+            help="Purge images soft-deleted longer ago, e.g. 30d "
+            "(default: PIXVAULT_SOFT_DELETE_RETENTION_DAYS, else 30d)"
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:

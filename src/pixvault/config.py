@@ -32,6 +32,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # Logs on stderr: `auto` is human-readable lines on a terminal, JSON lines otherwise.
+    log_format: Literal["auto", "text", "json"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
     # Serve /metrics on this port only (on HOST), not on PORT; unset: /metrics on PORT.
     metrics_port: int | None = Field(None, ge=1, le=65535)
 
@@ -49,9 +52,6 @@ class Settings(BaseSettings):
     # for BODY_TIMEOUT_SECONDS gets 408.
     header_timeout_seconds: float = Field(5.0, gt=0)
     body_timeout_seconds: float = Field(10.0, gt=0)
-    # Logs on stderr: `auto` is human-readable lines on a terminal, JSON lines otherwise.
-    log_format: Literal["auto", "text", "json"] = "auto"
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     # Users and sign-in
     registration: bool = True

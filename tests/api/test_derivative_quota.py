@@ -6,7 +6,9 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from pixvault.db.tables import derivatives
+from pixvault.db.queries import derivatives as derivative_rows
+from pixvault.db.rows import now
+from pixvault.db.tables import derivatives, images
 from pixvault.domain.errors import InvalidInput
 from pixvault.services.blobkeys import derivative_prefix
 from tests.api.test_delivery import cdn, set_settings
@@ -93,3 +95,24 @@ async def test_a_negative_or_fractional_quota_is_refused(core):
     for value in (-1, 1.5, "10", True):
         with pytest.raises(InvalidInput, match="derivativeQuotaBytes"):
             await core.projects.update_settings(project.id, {"derivativeQuotaBytes": value})
+
+
+async def test_rows_of_an_image_deleted_before_their_batch_is_written_are_dropped(
+    client, core, api
+):
+    gone = await uploaded(api, jpeg(120, 80, (200, 10, 10)))
+    kept = await uploaded(api, jpeg(120, 80, (10, 10, 200)))
+    await get(client, kept, VARIANTS["A"])
+    await core.delivery.quota.flush()
+    async with core.db.write() as conn:  # as a purge does, between two batches
+        await conn.execute(images.delete().where(images.c.id == uuid.UUID(gone["id"])))
+    batch = [
+        {"key": f"{image['projectId']}/derived/{image['id']}/x", "size": 10, "last_access": now()}
+        | {"project_id": uuid.UUID(image["projectId"]), "image_id": uuid.UUID(image["id"])}
+        for image in (gone, kept)
+    ]
+    async with core.db.write() as conn:
+        await derivative_rows.record_many(conn, batch)
+    async with core.db.read() as conn:
+        recorded = set(await conn.scalars(select(derivatives.c.image_id)))
+    assert recorded == {uuid.UUID(kept["id"])}

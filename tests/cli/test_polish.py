@@ -161,6 +161,10 @@ def test_help_shows_defaults_and_environment_variables(pv):
     assert "[default: secret]" in keys
     top = " ".join(pv("--help", columns=250).stdout.split())
     assert "PIXVAULT_DATA_DIR (default ./data)" in top and "PIXVAULT_DATABASE_URL" in top
+    serve = " ".join(pv("serve", "--help", columns=250).stdout.split())
+    assert "(default: PIXVAULT_PORT, else 8000)" in serve and "[default: 1]" in serve
+    gc = " ".join(pv("gc", "--help", columns=250).stdout.split())
+    assert "(default: PIXVAULT_GC_GRACE_SECONDS, else 1h)" in gc
 
 
 def test_a_malformed_project_path_is_one_line_not_a_traceback(pv):

@@ -79,6 +79,9 @@ def make_deployment(
     """SQLite + local directory, or PostgreSQL + a fresh moto bucket."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIXVAULT_", "AWS_"))}
     env["PIXVAULT_DATA_DIR"] = str(root / "data")
+    # Bursts of up to 50 concurrent uploads probe what a crash or a race leaves behind; load
+    # shedding (tests/integration/test_admission.py) is not under test here: admit them all.
+    env["PIXVAULT_MAX_IN_FLIGHT"] = "64"
     if backend != "postgres":
         return Deployment(root, env)
     moto: MotoServer = request.getfixturevalue("moto_server")

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pixvault.db.tables import derivatives
+from pixvault.db.tables import derivatives, images
 
 _TOUCH = (
     update(derivatives)
@@ -22,7 +22,19 @@ _TOUCH = (
 
 async def record_many(conn: AsyncConnection, new: list[dict[str, object]]) -> None:
     """Insert rows (key, project_id, image_id, size, last_access), or refresh the rows a
-    re-render (after an eviction elsewhere) left behind."""
+    re-render (after an eviction elsewhere) left behind. Rows are written in batches, so an
+    image may have been deleted since its derivative was stored: its rows are dropped (the
+    image rows read are locked against deletion until the insert commits)."""
+    live = set(
+        await conn.scalars(
+            select(images.c.id)
+            .where(images.c.id.in_({row["image_id"] for row in new}))
+            .with_for_update(read=True, key_share=True)
+        )
+    )
+    new = [row for row in new if row["image_id"] in live]
+    if not new:
+        return
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     statement = insert(derivatives)
     await conn.execute(

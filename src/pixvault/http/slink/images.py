@@ -109,6 +109,16 @@ def _json_created(body: dict[str, Any], headers: dict[str, str] | None = None) -
     return JSONResponse(body, status_code=201, headers=headers)
 
 
+# Every upload route takes the same form: the image and two optional fields.
+_UPLOAD_FORM = multipart_body(
+    "image",
+    {
+        "description": "at most 255 characters",
+        "isPublic": "true or false (guests' uploads are always public)",
+    },
+)
+
+
 @uploads.post(
     "/upload",
     status_code=201,
@@ -116,13 +126,7 @@ def _json_created(body: dict[str, Any], headers: dict[str, str] | None = None) -
     description="Also answers PUT.",
     response_model=Created,
     responses=errors(400, 401, 403, 422, 503),
-    openapi_extra=multipart_body(
-        "image",
-        {
-            "description": "at most 255 characters",
-            "isPublic": "true or false (guests' uploads are always public)",
-        },
-    ),
+    openapi_extra=_UPLOAD_FORM,
 )
 @uploads.put("/upload", status_code=201, include_in_schema=False)
 async def upload(request: Request, caller: SignedIn) -> JSONResponse:
@@ -137,13 +141,7 @@ async def upload(request: Request, caller: SignedIn) -> JSONResponse:
     description="When guest uploads are on (PIXVAULT_GUEST_UPLOADS). Also answers PUT.",
     response_model=Created,
     responses=errors(400, 403, 422, 503),
-    openapi_extra=multipart_body(
-        "image",
-        {
-            "description": "at most 255 characters",
-            "isPublic": "true or false (guests' uploads are always public)",
-        },
-    ),
+    openapi_extra=_UPLOAD_FORM,
 )
 @uploads.put("/guest/upload", status_code=201, include_in_schema=False)
 async def guest_upload(request: Request) -> JSONResponse:
@@ -160,13 +158,7 @@ async def guest_upload(request: Request) -> JSONResponse:
     description="With one of your own sk_ keys (ShareX). Also answers PUT.",
     response_model=ExternalUpload,
     responses=errors(400, 401, 403, 422, 503),
-    openapi_extra=multipart_body(
-        "image",
-        {
-            "description": "at most 255 characters",
-            "isPublic": "true or false (guests' uploads are always public)",
-        },
-    ),
+    openapi_extra=_UPLOAD_FORM,
 )
 @uploads.put("/external/upload", status_code=201, include_in_schema=False)
 async def external_upload(request: Request, caller: KeyHolder) -> JSONResponse:
