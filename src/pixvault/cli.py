@@ -1,5 +1,7 @@
 """The `pixvault` command: serve, init, migrate, gc, projects, keys."""
 
+from __future__ import annotations
+
 import asyncio
 import json
 import os
@@ -7,27 +9,26 @@ import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from pixvault import server
 from pixvault.cli_output import errors, fail, show_table
 from pixvault.cli_upload import upload
 from pixvault.config import Settings
-from pixvault.db import migrate as migrations
+from pixvault.domain.durations import parse_duration
 from pixvault.domain.errors import InvalidInput, PixvaultError
 from pixvault.domain.models import ApiKey, Project
-from pixvault.imaging.malloc import limit_arenas
-from pixvault.observability import log_config
-from pixvault.services.claim import inspect_claim
-from pixvault.services.core import Core, build_core, ensure_schema_current, initialise
-from pixvault.services.gc import GcReport, collect, parse_duration
-from pixvault.services.keys import Revocation
-from pixvault.services.projects import split_path
-from pixvault.startup import explain
+
+# The core, the server and the migrations are imported inside the commands that use them:
+# at the top they would make every command, `--help` included, load the whole server
+# (FastAPI, the web UI, SQLAlchemy, Alembic) before it says a word.
+if TYPE_CHECKING:
+    from pixvault.services.core import Core
+    from pixvault.services.gc import GcReport
+    from pixvault.services.keys import Revocation
 
 ENVIRONMENT = (
     "Configuration comes from PIXVAULT_* environment variables (or a .env file): "
@@ -53,6 +54,8 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON")]
 
 
 def _run(work: Callable[[Core], Awaitable[T]], *, init: bool = True) -> T:
+    from pixvault.services.core import build_core, initialise
+
     settings = _settings()
 
     async def main() -> T:
@@ -79,6 +82,8 @@ def _settings() -> Settings:
 
 def _fail(exc: Exception, database_url: str | None) -> NoReturn:
     """One or two lines on stderr and exit 1 for what an operator can fix; a bug shows."""
+    from pixvault.startup import explain
+
     message = explain(exc, database_url)
     if message is None:
         raise exc
@@ -95,8 +100,14 @@ def _emit(data: dict[str, Any], as_json: bool, text: str) -> None:
 @app.command()
 def init() -> None:
     """Create the data directory, apply migrations, create the default project and first key."""
-    result = _run(lambda core: initialise(core), init=False)
-    _announce(result)
+    _announce(_initialise())
+
+
+def _initialise() -> Any:
+    """Migrate, then make sure the default project and a first key exist."""
+    from pixvault.services.core import initialise
+
+    return _run(initialise, init=False)
 
 
 def _announce(result: Any) -> None:
@@ -110,6 +121,10 @@ def _announce(result: Any) -> None:
 @app.command()
 def check() -> None:
     """Validate the configuration and reach every dependency; print what was found."""
+    from pixvault.db import migrate as migrations
+    from pixvault.services.claim import inspect_claim
+    from pixvault.startup import explain
+
     settings = _settings()
 
     async def claim(core: Core, earlier: list[tuple[str, str | None]]) -> None:
@@ -155,6 +170,7 @@ def check() -> None:
 @app.command()
 def migrate() -> None:
     """Upgrade the database schema in place to this version."""
+    from pixvault.db import migrate as migrations
 
     async def work(core: Core) -> str | None:
         await migrations.upgrade(core.db)
@@ -174,9 +190,13 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
 ) -> None:
     """Initialise if needed, then serve HTTP."""
+    from pixvault import server
+    from pixvault.imaging.malloc import limit_arenas
+    from pixvault.observability import log_config
+
     limit_arenas()
     settings = _settings()
-    _announce(_run(lambda core: initialise(core), init=False))
+    _announce(_initialise())
     metrics_dir = None
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Workers share one port: they pool their metrics so any of them can answer /metrics.
@@ -220,6 +240,9 @@ def gc(
     keep_deleted = _duration(retention, "--retention", settings.soft_delete_retention_days * 86400)
 
     async def work(core: Core) -> GcReport:
+        from pixvault.services.core import ensure_schema_current
+        from pixvault.services.gc import collect
+
         await ensure_schema_current(core)
         return await collect(core, grace=grace_period, retention=keep_deleted, dry_run=dry_run)
 
@@ -251,6 +274,8 @@ def projects_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Create a project (the organisation is created if missing)."""
+    from pixvault.services.projects import split_path
+
     project = _run(lambda core: core.projects.create(*split_path(path)))
     data = {
         "id": str(project.id),

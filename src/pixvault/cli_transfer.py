@@ -1,17 +1,19 @@
 """`pixvault export DIR` and `pixvault import DIR`: move an instance or one project between
 databases and blob stores (see `services/transfer.py` for the dump's layout)."""
 
+from __future__ import annotations
+
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from pixvault.services.transfer import Progress as Told
-from pixvault.services.transfer import export_dump, import_dump, verify_dump
+if TYPE_CHECKING:  # the core is loaded by the command that runs (see cli.py)
+    from pixvault.services.transfer import Progress as Told
 
 _PHASES = {
     "export": "copying originals",
@@ -33,6 +35,8 @@ def export_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Dump the instance (or one project) as JSON-lines rows, originals and a hash manifest."""
+    from pixvault.services.transfer import export_dump
+
     cli = _cli()
     with _progress() as told:
         report = cli._run(lambda core: export_dump(core, directory, project, told), init=False)
@@ -54,6 +58,8 @@ def import_command(
 ) -> None:
     """Verify a dump, then load it into this instance's database and blob store. Rows already
     there with the same data are skipped; other data under the same ids is refused."""
+    from pixvault.services.transfer import import_dump, verify_dump
+
     cli = _cli()
     if check:
         try:

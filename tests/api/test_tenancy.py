@@ -13,7 +13,7 @@ import pytest
 from alembic import command
 from sqlalchemy import insert, select, text
 
-from pixvault.db.migrate import alembic_config
+from pixvault.db.alembic_steps import alembic_config
 from pixvault.db.rows import now
 from pixvault.db.tables import flow_aliases, flows, images
 from pixvault.domain.ids import new_id

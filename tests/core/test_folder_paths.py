@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pixvault.db import migrate
-from pixvault.db.migrate import alembic_config
+from pixvault.db.alembic_steps import alembic_config
 from pixvault.db.rows import now
 from pixvault.db.tables import images
 from pixvault.domain.errors import ImageNotFound

@@ -112,3 +112,47 @@ def test_upload_starts_without_the_servers_imports(tmp_path):
     assert "HEAVY []" in done.stdout
     listed = run(tmp_path, "--help")
     assert listed.returncode == 0 and "upload" in listed.stdout
+
+
+def _loaded_after(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Run `pixvault ARGS` in a fresh interpreter; what it printed and which of the server's
+    heavy modules it had loaded by the end."""
+    probe = (
+        "import sys\n"
+        "from pixvault.cli_launch import main\n"
+        f"sys.argv = ['pixvault', *{list(args)!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('sqlalchemy', 'alembic', 'uvicorn', 'fastapi', 'jinja2',"
+        " 'pixvault.app', 'pixvault.server') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    env = {**os.environ, "PIXVAULT_DATA_DIR": str(tmp_path / "data")}
+    env.pop("PIXVAULT_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    return done, done.stdout.rsplit("HEAVY ", 1)[1].strip()
+
+
+def test_help_loads_neither_the_server_nor_the_database(tmp_path):
+    done, heavy = _loaded_after(tmp_path, "--help")
+    assert "Usage: pixvault" in done.stdout and "serve" in done.stdout
+    assert heavy == "[]"
+
+
+def test_commands_on_a_current_database_load_neither_the_server_nor_alembic(tmp_path):
+    """Only `serve` loads the web app, and only a database behind this version loads
+    Alembic: a command on a current one reads the revision with one query."""
+    assert run(tmp_path, "init").returncode == 0
+    done, heavy = _loaded_after(tmp_path, "projects", "list", "--json")
+    assert json.loads(done.stdout.split("HEAVY", 1)[0])[0]["path"] == "default/default"
+    assert heavy == "['sqlalchemy']"

@@ -11,10 +11,11 @@ import httpx
 import pytest
 
 from pixvault.db.rows import now
+from pixvault.domain.durations import parse_duration
 from pixvault.domain.ids import new_id
 from pixvault.services.blobkeys import derivative_key, original_key
 from pixvault.services.core import DEFAULT_ORG, DEFAULT_PROJECT, Core
-from pixvault.services.gc import GcReport, collect, parse_duration
+from pixvault.services.gc import GcReport, collect
 from tests.helpers import blob_keys, jpeg, row_count, uploaded
 from tests.integration.test_cli import PIXVAULT
 

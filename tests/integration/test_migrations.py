@@ -10,7 +10,8 @@ from sqlalchemy import insert, text, update
 
 from pixvault.app import create_app
 from pixvault.db import migrate
-from pixvault.db.migrate import SchemaMismatch, alembic_config
+from pixvault.db.alembic_steps import alembic_config
+from pixvault.db.migrate import SchemaMismatch
 from pixvault.db.rows import now
 from pixvault.db.tables import images
 from pixvault.domain.ids import new_id
@@ -102,3 +103,11 @@ async def test_served_app_refuses_to_start_on_an_unmigrated_database(settings):
     with pytest.raises(SchemaMismatch, match="pixvault migrate"):
         async with app.router.lifespan_context(app):
             pass
+
+
+def test_the_head_read_from_the_file_names_is_alembics_head():
+    """Starts compare the recorded revision with `head_revision()` without loading Alembic."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    assert migrate.head_revision() == scripts.get_current_head()
+    chain = [s.revision for s in scripts.walk_revisions()]
+    assert chain == sorted(chain, reverse=True)  # numbered one after another, as the files

@@ -1,65 +1,53 @@
-"""Schema migrations (Alembic), run on the application's own async engine."""
+"""Schema migrations (Alembic), run on the application's own async engine.
+
+Every start and every command first reads the recorded revision with one query and compares
+it with the newest migration file; only a database that is behind (or ahead) loads Alembic
+(`alembic_steps`), which costs more to import than the check itself."""
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from pixvault.db.engine import Database
 
-_LOCATION = Path(__file__).parent / "migrations"
+LOCATION = Path(__file__).parent / "migrations"
+_VERSION_TABLE = "alembic_version"
 
 
 class SchemaMismatch(RuntimeError):
     """The database schema is not the one this pixvault version runs on."""
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(_LOCATION))
-    config.attributes["connection"] = connection
-    return config
+def head_revision() -> str:
+    """The newest migration: revisions are numbered as their files are, `0010_….py` is
+    revision "0010", one after another (a test holds this against Alembic's own head)."""
+    return max(path.name[:4] for path in (LOCATION / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
 
 
-def _current(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+def _recorded(connection: Connection) -> str | None:
+    if not inspect(connection).has_table(_VERSION_TABLE):
+        return None
+    return connection.execute(text(f"SELECT version_num FROM {_VERSION_TABLE}")).scalar()
 
 
-def _check_known(connection: Connection) -> None:
-    current = _current(connection)
-    scripts = ScriptDirectory.from_config(alembic_config())
-    if current is not None and not _known(scripts, current):
-        raise SchemaMismatch(
-            f"database schema revision {current} is newer than this pixvault understands "
-            f"(head {scripts.get_current_head()}); upgrade pixvault before starting it"
-        )
-
-
-def _known(scripts: ScriptDirectory, revision: str) -> bool:
-    try:
-        return scripts.get_revision(revision) is not None
-    except CommandError:
-        return False
-
-
-def _upgrade(connection: Connection) -> None:
-    _check_known(connection)
-    command.upgrade(alembic_config(connection), "head")
+async def current_revision(db: Database) -> str | None:
+    async with db.engine.connect() as conn:
+        return await conn.run_sync(_recorded)
 
 
 async def upgrade(db: Database) -> None:
+    if await current_revision(db) == head_revision():
+        return
+    from pixvault.db import alembic_steps
+
     async with db.engine.connect() as conn:
         if not db.is_sqlite:
             async with conn.begin():
                 if db.schema:  # a configured schema is created on first use
                     quoted = conn.dialect.identifier_preparer.quote(db.schema)
                     await conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {quoted}"))
-                await conn.run_sync(_upgrade)
+                await conn.run_sync(alembic_steps.upgrade)
             return
         # A batch migration rebuilds a table by copy-and-drop; with foreign keys on, dropping
         # `projects` would cascade-delete every image. SQLite only honours this pragma
@@ -68,27 +56,16 @@ async def upgrade(db: Database) -> None:
         await raw.execute("PRAGMA foreign_keys=OFF")
         try:
             async with conn.begin():
-                await conn.run_sync(_upgrade)
+                await conn.run_sync(alembic_steps.upgrade)
         finally:
             await raw.execute("PRAGMA foreign_keys=ON")
 
 
-async def current_revision(db: Database) -> str | None:
-    async with db.engine.connect() as conn:
-        return await conn.run_sync(_current)
-
-
-def _check(connection: Connection) -> None:
-    _check_known(connection)
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    current = _current(connection)
-    if current != head:
-        raise SchemaMismatch(
-            f"database schema is at revision {current}, this pixvault needs {head}; "
-            "run `pixvault migrate` first"
-        )
-
-
 async def check(db: Database) -> None:
+    """Raise SchemaMismatch unless the database is at this version's head revision."""
+    if await current_revision(db) == head_revision():
+        return
+    from pixvault.db import alembic_steps
+
     async with db.engine.connect() as conn:
-        await conn.run_sync(_check)
+        await conn.run_sync(alembic_steps.check)

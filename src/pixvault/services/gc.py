@@ -12,14 +12,13 @@ reported as kept. gc refuses to run at all on a store another database claimed, 
 sharing is allowed.
 """
 
-import re
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from pixvault.db.queries import images as rows
 from pixvault.db.rows import now as utc_now
-from pixvault.domain.errors import InvalidInput, NotFound
+from pixvault.domain.errors import NotFound
 from pixvault.domain.models import Project
 from pixvault.services.blobkeys import BlobKind, derivative_prefix, parse_key
 from pixvault.services.claim import inspect_claim
@@ -30,8 +29,6 @@ from pixvault.storage import BlobInfo
 _CHUNK = 500
 _LISTED_KEYS = 1000  # the report names at most this many removed keys
 _LISTED_PROJECTS = 100  # and at most this many projects it does not know
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 
 
 @dataclass
@@ -63,16 +60,6 @@ class _Candidate:
     kind: BlobKind
     project_id: uuid.UUID
     image_id: uuid.UUID
-
-
-def parse_duration(text: str) -> timedelta:
-    """`90`, `90s`, `15m`, `1h`, `30d`, `2w` → timedelta (a bare number is seconds)."""
-    match = _DURATION.match(text)
-    if match is None:
-        raise InvalidInput(
-            f"{text!r} is not a duration; use a number with s, m, h, d or w, like 1h or 30d"
-        )
-    return timedelta(seconds=float(match[1]) * _UNITS[match[2] or "s"])
 
 
 async def collect(
