@@ -188,15 +188,21 @@ def test_each_profile_syncs_frozen_once_per_lock(tmp_path):
     fresh_venv(project)
     check = "lock --check --offline --quiet"
     assert ensure(project, "run", UV=str(uv)).returncode == 0
-    assert uv_calls(uv) == [check, "sync --frozen --inexact --quiet"]
+    assert uv_calls(uv) == [check, "sync --frozen --inexact --quiet --compile-bytecode"]
     assert ensure(project, "run", UV=str(uv)).returncode == 0  # stamped: uv is not asked again
     assert ensure(project, "test", UV=str(uv)).returncode == 0
-    assert uv_calls(uv)[2:] == [check, "sync --frozen --inexact --quiet --extra test"]
+    assert uv_calls(uv)[2:] == [
+        check,
+        "sync --frozen --inexact --quiet --compile-bytecode --extra test",
+    ]
     # A new lock (or pyproject.toml) installs again.
     with (project / "uv.lock").open("a") as lock:
         lock.write("\n")
     assert ensure(project, "test", UV=str(uv)).returncode == 0
-    assert uv_calls(uv)[4:] == [check, "sync --frozen --inexact --quiet --extra test"]
+    assert uv_calls(uv)[4:] == [
+        check,
+        "sync --frozen --inexact --quiet --compile-bytecode --extra test",
+    ]
     assert len(list((project / ".venv").glob(".synced-test-*"))) == 1
 
 
