@@ -4,7 +4,10 @@
 import hashlib
 
 import pytest
+from sqlalchemy import text
 
+from pixvault.db.queries import images as rows
+from pixvault.domain.paging import ImageFilter
 from tests.helpers import jpeg, nothing_stored, uploaded
 
 
@@ -53,3 +56,19 @@ async def test_file_hash_that_is_not_a_sha256_is_refused(api, core, bad):
         },
     }
     assert await nothing_stored(core)
+
+
+async def test_a_file_hash_lookup_reads_the_hash_index(core, started):
+    """The query `?fileHash=` makes (its page and its total) is answered from
+    ix_images_hash, not by reading every row of the project (PostgreSQL is told not to scan
+    the whole table, which it would prefer on a table this small)."""
+    project = started[1].project
+    only = ImageFilter(sha256="ab" * 32)
+    async with core.db.read() as conn:
+        if not core.db.is_sqlite:
+            await conn.execute(text("SET LOCAL enable_seqscan = off"))
+        explain = "EXPLAIN QUERY PLAN " if core.db.is_sqlite else "EXPLAIN "
+        for query in (rows.offset_page(project.id, only, 20, 0), rows.total(project.id, only)):
+            compiled = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+            plan = " ".join(str(r) for r in await conn.execute(text(explain + str(compiled))))
+            assert "ix_images_hash" in plan, plan

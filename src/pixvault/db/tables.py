@@ -100,6 +100,15 @@ images = Table(
         postgresql_where=text("deleted_at IS NULL"),
     ),
     Index("ix_images_flow", "project_id", "flow_id", "id"),
+    # `?fileHash=` and `pixvault upload`'s skip-what-is-held look up live images by content.
+    Index(
+        "ix_images_hash",
+        "project_id",
+        "sha256",
+        "id",
+        sqlite_where=text("deleted_at IS NULL"),
+        postgresql_where=text("deleted_at IS NULL"),
+    ),
     Index("ix_images_deleted", "deleted_at"),
     # A user's live images, newest first (Slink's history), and their count.
     Index(
