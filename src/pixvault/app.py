@@ -23,6 +23,8 @@ from pixvault.http.vaults.errors import render_error as vault_error
 from pixvault.observability import RequestContext
 from pixvault.services.admission import Admission
 from pixvault.services.core import Core, build_core, ensure_schema_current, initialise
+from pixvault.web.visit import api_error as ui_api_error
+from pixvault.web.visit import page_error as ui_page_error
 
 # The routes, in the order they are matched. Public delivery is the hot path: matched first,
 # ahead of even /docs. No API path has `img` as its third segment and `api` is a reserved
@@ -51,6 +53,8 @@ UNMATCHED: tuple[tuple[str, Render], ...] = (
     ("/api/admin/", native_error),
     ("/api/bootstrap/", native_error),
     ("/api/", slink_error),
+    ("/ui/api/", ui_api_error),
+    ("/ui/", ui_page_error),
     ("/", native_error),
 )
 

@@ -25,3 +25,12 @@ async def test_paths_outside_the_api_answer_in_the_envelope_too(client):
     response = await client.delete("/no/such/page")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "NOT_FOUND"
+
+
+async def test_an_unknown_ui_page_is_the_uis_own_404_page(client):
+    response = await client.get("/ui/no-such-page")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "<h1>Not found</h1>" in response.text
+    assert "/ui/no-such-page" in response.text
+

@@ -89,6 +89,23 @@ def test_a_full_lane_answers_in_the_slink_and_vault_envelopes(tight):
     }
 
 
+def test_a_full_lane_answers_ui_pages_with_the_uis_error_page(tight):
+    """A browser is shown the UI's own page (no session is looked up for it), the UI's
+    scripts its JSON error."""
+    served, key = tight
+    with held_slot(served, key):
+        page = httpx.get(f"{served.base}/ui/login")
+        call = httpx.get(f"{served.base}/ui/api/images")
+    assert page.status_code == 429
+    assert page.headers["retry-after"] == "1"
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<h1>Slow down</h1>" in page.text
+    assert "retry in 1 seconds" in page.text
+    assert call.status_code == 429
+    assert call.headers["retry-after"] == "1"
+    assert "retry in 1 seconds" in call.json()["error"]
+
+
 def test_health_and_delivery_stay_responsive_while_work_is_full(tight):
     served, key = tight
     uploaded = httpx.post(

@@ -26,11 +26,14 @@ from pixvault.domain.errors import (
     FileTooLarge,
     Forbidden,
     InvalidInput,
+    MethodNotAllowed,
     NotFound,
     NotOwner,
+    Overloaded,
     PixvaultError,
     RenderQueueFull,
     RenderTimedOut,
+    RequestTimeout,
     StorageUnavailable,
     TooManyAttempts,
     Unauthenticated,
@@ -39,6 +42,7 @@ from pixvault.domain.errors import (
 from pixvault.domain.models import Image, Project, User
 from pixvault.domain.principal import Action, UserPrincipal, authorize, may_change
 from pixvault.http.common.auth import core_of
+from pixvault.http.common.errors import error_headers
 from pixvault.services.core import Core
 from pixvault.web import session as sessions
 from pixvault.web.links import Links
@@ -73,6 +77,9 @@ _STATUS: dict[type[PixvaultError], int] = {
     SignInRequired: 401,
     Unauthenticated: 401,
     TooManyAttempts: 429,
+    Overloaded: 429,
+    RequestTimeout: 408,
+    MethodNotAllowed: 405,
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
@@ -332,17 +339,45 @@ ApiRoute = _ui_route(json=True)
 
 
 async def _failure(request: Request, exc: PixvaultError, *, json: bool) -> Response:
-    status = status_of(exc)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyAttempts) else None
     if json:
-        return JSONResponse({"error": message_of(exc)}, status_code=status, headers=headers)
+        return api_error(exc)
     if isinstance(exc, SignInRequired) and request.method == "GET":
         return redirect("/ui/login?next=" + quote(request.url.path + _query(request), safe="/"))
     visit = await visit_of(request)
+    status = status_of(exc)
     response = visit.render("error.html", status, message=message_of(exc), code=status)
-    if headers:
-        response.headers.update(headers)
+    response.headers.update(error_headers(exc))
     return response
+
+
+@dataclass(frozen=True)
+class _Passerby:
+    """Who an error page is shown to when there is no time to look up their session (the
+    process is overloaded, or no route matched): nobody signed in."""
+
+    csrf: str = ""
+    signed_in: bool = False
+    user: None = None
+
+
+def page_error(exc: PixvaultError) -> Response:
+    """A UI page's error outside any route (admission's 429, a body timeout, an unknown
+    page) as the UI's own error page; `/ui/api/` calls get the UI's JSON error instead."""
+    status = status_of(exc)
+    response = HTMLResponse(
+        TEMPLATES.get_template("error.html").render(
+            visit=_Passerby(), message=message_of(exc), code=status
+        ),
+        status_code=status,
+    )
+    response.headers.update(error_headers(exc))
+    return response
+
+
+def api_error(exc: PixvaultError) -> Response:
+    return JSONResponse(
+        {"error": message_of(exc)}, status_code=status_of(exc), headers=error_headers(exc)
+    )
 
 
 def _query(request: Request) -> str:
