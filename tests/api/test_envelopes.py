@@ -33,4 +33,3 @@ async def test_an_unknown_ui_page_is_the_uis_own_404_page(client):
     assert response.headers["content-type"].startswith("text/html")
     assert "<h1>Not found</h1>" in response.text
     assert "/ui/no-such-page" in response.text
-
