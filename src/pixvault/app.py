@@ -100,7 +100,9 @@ def create_app(
     app.router.routes[0:0] = DELIVERY
     for router in ROUTERS:
         app.include_router(router)
-    docs.mount(app)
+    # With METRICS_PORT set, /metrics is served there (server.py) and is not public here.
+    hidden = frozenset() if settings.metrics_port is None else frozenset({"/metrics"})
+    docs.mount(app, hidden=hidden)
     web.mount(app)  # the web UI at /ui (static files at /ui/static) and `/` redirecting there
     app.add_exception_handler(HTTPException, _unmatched)
     app.add_middleware(
@@ -108,8 +110,7 @@ def create_app(
         admission=Admission.from_settings(settings),
         envelope=envelope_for,
         body_timeout=settings.body_timeout_seconds,
-        # With METRICS_PORT set, /metrics is served there (server.py) and is not public here.
-        hidden=frozenset() if settings.metrics_port is None else frozenset({"/metrics"}),
+        hidden=hidden,
     )
     app.add_middleware(RequestContext)
     return app

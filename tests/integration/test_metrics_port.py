@@ -22,6 +22,9 @@ def test_metrics_move_to_their_own_port(tmp_path):
             assert httpx.get(f"{served.base}/health").status_code == 200
         public = httpx.get(f"{served.base}/metrics")
         private = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics")
+        spec = httpx.get(f"{served.base}/openapi.json").json()
+    assert "/metrics" not in spec["paths"]  # the docs list only what this port answers
+    assert "/health" in spec["paths"]
     assert public.status_code == 404
     assert public.json() == {
         "success": False,
@@ -39,6 +42,8 @@ def test_metrics_move_to_their_own_port(tmp_path):
 def test_without_a_metrics_port_the_main_port_serves_them(tmp_path):
     with serving(tmp_path) as served:
         answer = httpx.get(f"{served.base}/metrics")
+        spec = httpx.get(f"{served.base}/openapi.json").json()
+    assert "/metrics" in spec["paths"]
     assert answer.status_code == 200
     assert "pixvault_http_requests_total" in answer.text
 

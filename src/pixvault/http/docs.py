@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from starlette.staticfiles import StaticFiles
 
+from pixvault.http.common.admission import UNLANED
 from pixvault.http.common.auth import Master, Reader, Writer
 from pixvault.http.common.openapi import STATUS_MEANINGS, query_parameters
 from pixvault.http.slink.auth import KeyHolder, SignedIn
@@ -31,7 +32,6 @@ from pixvault.http.vaults.auth import VaultReader, VaultWriter
 
 ASSETS = "/docs/assets"  # `docs` is a reserved organisation slug: no delivery URL shadows it
 OAUTH2_REDIRECT = "/docs/oauth2-redirect"
-UNLANED = frozenset({"/health", "/ready", "/metrics"})  # never queued by admission control
 
 TAGS = [
     {"name": "images", "description": "Native (Banatie) API: images. Key: X-API-Key or Bearer."},
@@ -89,8 +89,10 @@ _SECURITY: dict[Callable[..., Any], list[dict[str, list[str]]]] = {
 }
 
 
-def mount(app: FastAPI) -> None:
-    """Serve `/docs`, `/redoc` and their assets, and build the spec with `openapi(app)`."""
+def mount(app: FastAPI, *, hidden: frozenset[str] = frozenset()) -> None:
+    """Serve `/docs`, `/redoc` and their assets, and build the spec with `openapi(app)`;
+    `hidden` paths are not served on this port (as `/metrics` with METRICS_PORT set), so the
+    spec leaves them out."""
     app.mount(ASSETS, StaticFiles(packages=[("fastapi_offline", "static")]), name="docs-assets")
     spec_url = app.openapi_url or "/openapi.json"
 
@@ -120,10 +122,10 @@ def mount(app: FastAPI) -> None:
     for path, endpoint in (("/docs", swagger), (OAUTH2_REDIRECT, oauth2_redirect)):
         app.add_api_route(path, endpoint, methods=["GET"], include_in_schema=False)
     app.add_api_route("/redoc", redoc, methods=["GET"], include_in_schema=False)
-    app.openapi = lambda: openapi(app)  # type: ignore[method-assign]
+    app.openapi = lambda: openapi(app, hidden)  # type: ignore[method-assign]
 
 
-def openapi(app: FastAPI) -> dict[str, Any]:
+def openapi(app: FastAPI, hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
     if app.openapi_schema is None:
         spec = get_openapi(
             title=app.title,
@@ -137,6 +139,8 @@ def openapi(app: FastAPI) -> dict[str, Any]:
         _add_admission(spec)
         _add_security(spec, app)
         spec["paths"].update(delivery_paths())
+        for path in hidden:
+            spec["paths"].pop(path, None)
         app.openapi_schema = spec
     return app.openapi_schema
 

@@ -27,7 +27,7 @@ from pixvault.services.admission import Admission, Answered, Lane
 # Requests shorter than this are never watched for a disconnect: nearly every request,
 # and a watcher would cost a task each.
 _WATCH_AFTER = 0.1
-_UNLANED = frozenset({"/health", "/ready", "/metrics"})
+UNLANED = frozenset({"/health", "/ready", "/metrics"})  # alive even when busy
 _NOT_DELIVERY = ("/api/", "/v1/", "/ui", "/docs", "/redoc", "/openapi")
 _STATIC = ("/ui/static/", "/docs/assets/")
 # A delivery URL answered with these is a cached hit from now on.
@@ -51,7 +51,7 @@ def lane_for(admission: Admission, scope: Scope) -> tuple[Lane | None, int | Non
     delivery URLs answered before go to `delivery`, new ones (possible renders) to `cold`;
     health, readiness and metrics take no lane; everything else shares `work`."""
     path = scope["path"]
-    if path in _UNLANED:
+    if path in UNLANED:
         return None, None
     if not is_delivery(scope["method"], path):
         return admission.work, None
