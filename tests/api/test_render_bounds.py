@@ -10,7 +10,6 @@
 """
 
 import json
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -23,8 +22,7 @@ from sqlalchemy import func, select
 
 from pixvault.db.tables import derivatives
 from tests.helpers import blob_keys, uploaded
-from tests.integration.test_cli import PIXVAULT
-from tests.s3 import free_port, wait_until_answers
+from tests.serve_process import PIXVAULT, serve_env, start_serve, stop_serve
 from tests.vaults.support import sdk_uploaded
 
 SLOW = {"render_timeout_seconds": 0.2, "cold_renders_per_minute": 0}
@@ -163,26 +161,15 @@ async def test_the_worst_accepted_input_renders_in_under_300_mb_in_a_real_server
     admit) in a 3 MB WebP, under the native upload limit."""
     worst = animation(1000, 316)
     assert len(worst) < 5 * 1024 * 1024
-    port = free_port()
-    env = {
-        **os.environ,
-        "PIXVAULT_DATA_DIR": str(tmp_path / "data"),
-        "PIXVAULT_RENDER_TIMEOUT_SECONDS": "300",
-        "PIXVAULT_WEBP_EFFORT": "0",  # the same memory, less waiting on a loaded machine
-    }
+    # WEBP_EFFORT 0: the same memory, less waiting on a loaded machine.
+    env = serve_env(tmp_path / "data", RENDER_TIMEOUT_SECONDS="300", WEBP_EFFORT="0")
     key = subprocess.run(
         [PIXVAULT, "keys", "create", "--project", "default/default", "--json"],
         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     secret = json.loads(key.stdout)["key"]
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [PIXVAULT, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    process, base = start_serve(env, tmp_path / "serve.log", cwd=tmp_path)
     try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_answers(process, f"{base}/health", 30, "pixvault serve")
         async with httpx.AsyncClient(base_url=base, timeout=300) as http:
             response = await http.post(
                 "/api/v1/images/upload",
@@ -205,6 +192,4 @@ async def test_the_worst_accepted_input_renders_in_under_300_mb_in_a_real_server
         print(f"server peak RSS: {before:.0f} MB before the renders, {peak:.0f} MB after")
         assert peak <= 300
     finally:
-        process.kill()
-        process.wait(10)
-        log.close()
+        stop_serve(process)

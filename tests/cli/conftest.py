@@ -14,9 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from pixvault.cli import app
-from tests.integration.test_cli import PIXVAULT
 from tests.integration.test_crash import Deployment, start_server
 from tests.s3 import stop_process
+from tests.serve_process import PIXVAULT
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,6 @@
 spec names: a project's secret key, a master key, and a Slink user's access token."""
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,9 +14,7 @@ import httpx
 
 from pixvault.config import Settings
 from pixvault.services.core import build_core, initialise
-from tests.s3 import free_port, wait_until_answers
-
-PIXVAULT = str(Path(sys.executable).with_name("pixvault"))
+from tests.serve_process import serve_env, start_serve, stop_serve
 
 
 @dataclass
@@ -47,26 +41,15 @@ class Fuzzed:
 def fuzz_target(data_dir: Path, database_url: str | None = None) -> Iterator[Fuzzed]:
     """Serve on a scratch data directory (and PostgreSQL schema, when given); stopped by the
     PID of the process this started."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIXVAULT_", "PROMETHEUS_"))}
-    env |= {"PIXVAULT_DATA_DIR": str(data_dir), "PIXVAULT_GUEST_UPLOADS": "true"}
+    env = serve_env(data_dir, GUEST_UPLOADS="true")
     schema = None
     if database_url:
         schema = "fz_" + uuid.uuid4().hex[:12]
         _sql(database_url, f"CREATE SCHEMA {schema}")
         env |= {"PIXVAULT_DATABASE_URL": database_url, "PIXVAULT_DATABASE_SCHEMA": schema}
     secret, master = asyncio.run(_prepare(data_dir, database_url, schema))
-    port = free_port()
-    log = (data_dir.parent / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [PIXVAULT, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    process, base = start_serve(env, data_dir.parent / "serve.log")
     try:
-        wait_until_answers(process, f"{base}/health", 60, "pixvault serve")
         account = {"email": "f@example.com", "username": "fuzz", "password": "fuzz-pass-123"}
         signed = httpx.post(f"{base}/api/auth/signup", json={**account, "confirm": "fuzz-pass-123"})
         assert signed.status_code == 201, signed.text
@@ -76,13 +59,7 @@ def fuzz_target(data_dir: Path, database_url: str | None = None) -> Iterator[Fuz
         vault_id = next(p["vaultId"] for p in projects if p["org"] == p["slug"] == "default")
         yield Fuzzed(base, secret, master, tokens["access_token"], vault_id)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
-        log.close()
+        stop_serve(process)
         if database_url and schema:
             _sql(database_url, f"DROP SCHEMA {schema} CASCADE")
 

@@ -2,8 +2,6 @@
 network matters (slow clients, disconnects, admission, the metrics port)."""
 
 import json
-import os
-import signal
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -12,8 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.integration.test_cli import PIXVAULT
-from tests.s3 import free_port, wait_until_answers
+from tests.serve_process import PIXVAULT, serve_env, start_serve, stop_serve
 
 
 @dataclass
@@ -56,28 +53,11 @@ class Served:
 @contextmanager
 def serving(tmp_path: Path, **settings: str) -> Iterator[Served]:
     """`pixvault serve` with `PIXVAULT_<NAME>` set from `settings`, stopped by its own PID."""
-    port = free_port()
     data_dir = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIXVAULT_", "PROMETHEUS_"))}
-    env |= {"PIXVAULT_DATA_DIR": str(data_dir), "TMPDIR": str(tmp_path)}
-    env |= {f"PIXVAULT_{name.upper()}": value for name, value in settings.items()}
+    env = serve_env(data_dir, tmp_path, **settings)
     log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [PIXVAULT, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
+    process, base = start_serve(env, log)
     try:
-        wait_until_answers(process, f"{base}/health", 60, "pixvault serve")
-        yield Served(base, port, data_dir, log, env)
+        yield Served(base, int(base.rsplit(":", 1)[1]), data_dir, log, env)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+        stop_serve(process)

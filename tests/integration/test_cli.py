@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PIXVAULT = str(Path(sys.executable).with_name("pixvault"))
+from tests.serve_process import PIXVAULT
 
 
 def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -21,8 +21,8 @@ import pytest
 
 from tests.conftest import PG_URL
 from tests.helpers import jpeg
-from tests.integration.test_cli import PIXVAULT
-from tests.s3 import MotoServer, free_port, s3_env, wait_until_answers
+from tests.s3 import MotoServer, s3_env
+from tests.serve_process import PIXVAULT, start_serve
 
 PREFIX = "pv"
 KILL_AFTER = 15
@@ -107,19 +107,8 @@ class Server:
 
 def start_server(deployment: Deployment, timeout: float = 30.0) -> Server:
     """`pixvault serve` on a free 127.0.0.1 port; returns once /health answers."""
-    port = free_port()
-    log = (deployment.root / f"serve-{port}.log").open("wb")
-    process = subprocess.Popen(
-        [PIXVAULT, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=deployment.env,
-        cwd=deployment.root,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    log.close()
-    base = f"http://127.0.0.1:{port}"
-    wait_until_answers(process, f"{base}/health", timeout, "pixvault serve")
+    log = deployment.root / f"serve-{len(list(deployment.root.glob('serve-*.log')))}.log"
+    process, base = start_serve(deployment.env, log, cwd=deployment.root, timeout=timeout)
     return Server(process, base)
 
 

@@ -17,7 +17,7 @@ from pixvault.services.blobkeys import derivative_key, original_key
 from pixvault.services.core import DEFAULT_ORG, DEFAULT_PROJECT, Core
 from pixvault.services.gc import GcReport, collect
 from tests.helpers import blob_keys, jpeg, row_count, uploaded
-from tests.integration.test_cli import PIXVAULT
+from tests.serve_process import PIXVAULT
 
 HOUR = timedelta(hours=1)
 MONTH = timedelta(days=30)

@@ -1,16 +1,13 @@
 """/metrics on a port of its own (METRICS_PORT): served there, for one worker and for several,
 and no longer on the public port, where it is an unknown path in the native envelope."""
 
-import os
-import signal
-import subprocess
 import time
 
 import httpx
 
 from tests.integration.serving import serving
-from tests.integration.test_cli import PIXVAULT
-from tests.s3 import free_port, wait_until_answers
+from tests.s3 import free_port
+from tests.serve_process import serve_env, start_serve, stop_serve
 
 HEALTH_COUNT = 'pixvault_http_requests_total{method="GET",route="/health",status="200"}'
 
@@ -49,24 +46,10 @@ def test_without_a_metrics_port_the_main_port_serves_them(tmp_path):
 
 
 def test_the_metrics_port_counts_every_worker(tmp_path):
-    port, metrics_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIXVAULT_", "PROMETHEUS_"))}
-    env |= {
-        "PIXVAULT_DATA_DIR": str(tmp_path / "data"),
-        "PIXVAULT_METRICS_PORT": str(metrics_port),
-        "TMPDIR": str(tmp_path),
-    }
-    with (tmp_path / "serve.log").open("wb") as log:
-        process = subprocess.Popen(
-            [PIXVAULT, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
+    metrics_port = free_port()
+    env = serve_env(tmp_path / "data", tmp_path, METRICS_PORT=str(metrics_port))
+    process, base = start_serve(env, tmp_path / "serve.log", "--workers", "2")
     try:
-        wait_until_answers(process, f"{base}/health", 60, "pixvault serve --workers 2")
         for _ in range(40):  # a new connection each: the kernel spreads them over the workers
             assert httpx.get(f"{base}/health", headers={"Connection": "close"}).status_code == 200
         counted = 0.0
@@ -77,6 +60,5 @@ def test_the_metrics_port_counts_every_worker(tmp_path):
             counted = float(lines[0].split()[-1]) if lines else 0.0
             time.sleep(0.2)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(30)
+        stop_serve(process)
     assert counted >= 40

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_cli import PIXVAULT
 from tests.s3 import free_port, stop_process, wait_until_answers
+from tests.serve_process import PIXVAULT
 
 ROOT = Path(__file__).resolve().parents[2]
 

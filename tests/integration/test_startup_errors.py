@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PG_URL
-from tests.integration.test_cli import PIXVAULT
+from tests.serve_process import PIXVAULT
 
 
 def run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

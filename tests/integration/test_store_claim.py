@@ -27,9 +27,9 @@ from pixvault.services.core import Core, build_core, initialise
 from pixvault.services.gc import collect
 from tests.conftest import PG_URL, make_settings
 from tests.helpers import blob_keys
-from tests.integration.test_cli import PIXVAULT
 from tests.integration.test_startup_errors import refused
 from tests.s3 import MotoServer, s3_env, s3_settings
+from tests.serve_process import PIXVAULT
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -6,7 +6,6 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -34,9 +33,9 @@ from pixvault.services.transfer import export_dump, import_dump
 from tests.conftest import PG_URL, REQUIRE_PG, make_settings
 from tests.helpers import jpeg, png, uploaded
 from tests.s3 import MotoServer, s3_settings
+from tests.serve_process import PIXVAULT
 from tests.vaults.support import sdk_uploaded
 
-PIXVAULT = str(Path(sys.executable).with_name("pixvault"))
 ASSET = b"%PDF-1.4 quarterly report\n" * 40
 
 

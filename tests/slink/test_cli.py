@@ -6,7 +6,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -16,8 +15,7 @@ from pixvault.app import create_app
 from pixvault.config import Settings
 from pixvault.services.core import build_core
 from tests.helpers import jpeg
-
-PIXVAULT = str(Path(sys.executable).with_name("pixvault"))
+from tests.serve_process import PIXVAULT
 
 
 def run(tmp_path: Path, *args: str) -> dict:

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyvips
 
-from tests.s3 import free_port, wait_until_answers
+from tests.serve_process import PIXVAULT, serve_env, start_serve, stop_serve
 
-PIXVAULT = str(Path(sys.executable).with_name("pixvault"))
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -39,13 +35,7 @@ class Server:
         return cli(self.env, *args)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(30)
+        stop_serve(self.process)
 
 
 def cli(env: dict[str, str], *args: str) -> str:
@@ -57,27 +47,15 @@ def cli(env: dict[str, str], *args: str) -> str:
 
 def start_server(root: Path, **settings: str) -> Server:
     """Users first (the CLI initialises the data directory), then `pixvault serve`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIXVAULT_", "PROMETHEUS_"))}
-    env |= {"PIXVAULT_DATA_DIR": str(root / "data"), "TMPDIR": str(root)}
-    env |= {f"PIXVAULT_{k.upper()}": v for k, v in settings.items()}
+    env = serve_env(root / "data", root, **settings)
     for (email, password), admin in ((ADMIN, True), (MEMBER, False)):
         extra = ["--admin"] if admin else []
         json.loads(
             cli(env, "users", "create", "--email", email, "--password", password, *extra, "--json")
         )
-    port = free_port()
     log = root / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [PIXVAULT, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Server(f"http://127.0.0.1:{port}", env, process, log)
-    wait_until_answers(process, f"{server.base}/health", 60, "pixvault serve")
-    return server
+    process, base = start_serve(env, log)
+    return Server(base, env, process, log)
 
 
 # -- pictures ------------------------------------------------------------------------------

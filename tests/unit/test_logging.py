@@ -26,8 +26,8 @@ from pixvault.observability import (
     log_config,
     resolve_format,
 )
-from tests.integration.test_cli import PIXVAULT
 from tests.s3 import free_port, stop_process
+from tests.serve_process import PIXVAULT
 
 ISO_MS = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d"
 ANSI = "\x1b["
