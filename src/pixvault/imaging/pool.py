@@ -96,6 +96,12 @@ class RenderPool:
         """Renders waiting or running, stopped ones included until their thread returns."""
         return self._pending
 
+    def close(self) -> None:
+        """Let the render threads end (a render still running finishes first, unwaited):
+        a closed core keeps no threads, nor the memory libvips holds per thread."""
+        self._fast.shutdown(wait=False, cancel_futures=True)
+        self._slow.shutdown(wait=False, cancel_futures=True)
+
     def _finished(self) -> None:
         self._pending -= 1
         RENDER_QUEUE.dec()

@@ -60,6 +60,7 @@ class Core:
         if self.delivery.quota is not None:
             await self.delivery.quota.flush()  # the last batch of derivative rows
         await self.db.dispose()
+        self.delivery.pool.close()
 
 
 def build_core(settings: Settings) -> Core:
