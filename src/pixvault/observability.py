@@ -30,9 +30,8 @@ logging.logThreads = False
 logging.logProcesses = False
 logging.logMultiprocessing = False
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{8,128}")
-# Request ids only have to be unique, not unguessable: a seeded generator (reseeded in each
-# forked worker) instead of the OS's randomness, a system call per request.
-_ids = random.Random()
+# Request ids only have to be unique, not unguessable: the random module's generator (Python
+# reseeds it in every forked child) instead of the OS's randomness, a system call per request.
 # uvicorn passes a coloured copy of its messages as `color_message`: never a field of ours.
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
@@ -195,7 +194,7 @@ class RequestContext:
             return
         incoming = _header(scope, b"x-request-id")
         sane = incoming and _SANE_ID.fullmatch(incoming)
-        request_id = incoming if sane else f"{_ids.getrandbits(128):032x}"
+        request_id = incoming if sane else f"{random.getrandbits(128):032x}"
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500

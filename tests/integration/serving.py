@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tests.serve_process import PIXVAULT, serve_env, start_serve, stop_serve
 
@@ -58,6 +59,6 @@ def serving(tmp_path: Path, **settings: str) -> Iterator[Served]:
     log = tmp_path / "serve.log"
     process, base = start_serve(env, log)
     try:
-        yield Served(base, int(base.rsplit(":", 1)[1]), data_dir, log, env)
+        yield Served(base, urlsplit(base).port or 0, data_dir, log, env)
     finally:
         stop_serve(process)

@@ -343,11 +343,7 @@ async def _failure(request: Request, exc: PixvaultError, *, json: bool) -> Respo
         return api_error(exc)
     if isinstance(exc, SignInRequired) and request.method == "GET":
         return redirect("/ui/login?next=" + quote(request.url.path + _query(request), safe="/"))
-    visit = await visit_of(request)
-    status = status_of(exc)
-    response = visit.render("error.html", status, message=message_of(exc), code=status)
-    response.headers.update(error_headers(exc))
-    return response
+    return _error_page(await visit_of(request), exc)
 
 
 @dataclass(frozen=True)
@@ -363,15 +359,15 @@ class _Passerby:
 def page_error(exc: PixvaultError) -> Response:
     """A UI page's error outside any route (admission's 429, a body timeout, an unknown
     page) as the UI's own error page; `/ui/api/` calls get the UI's JSON error instead."""
+    return _error_page(_Passerby(), exc)
+
+
+def _error_page(visit: Visit | _Passerby, exc: PixvaultError) -> HTMLResponse:
     status = status_of(exc)
-    response = HTMLResponse(
-        TEMPLATES.get_template("error.html").render(
-            visit=_Passerby(), message=message_of(exc), code=status
-        ),
-        status_code=status,
+    page = TEMPLATES.get_template("error.html").render(
+        visit=visit, message=message_of(exc), code=status
     )
-    response.headers.update(error_headers(exc))
-    return response
+    return HTMLResponse(page, status_code=status, headers=error_headers(exc))
 
 
 def api_error(exc: PixvaultError) -> Response:
