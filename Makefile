@@ -8,6 +8,9 @@ ENSURE := PYTHON=$(PYTHON) PYTHON_GIVEN=$(if $(filter command line,$(origin PYTH
 	scripts/ensure-venv
 # -rfEs: a summary line for every failure, error and skip, skips with their reason.
 PYTEST_FLAGS ?= -q -rfEs
+# `make test` runs on two CPUs: two worker processes, each taking one test file at a time (a
+# file's tests share their module-scoped servers and browser). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint format bench fuzz lock venv clean
 
@@ -27,7 +30,7 @@ format:
 	$(BIN)/ruff check --fix .
 
 test: lint
-	$(BIN)/pytest $(PYTEST_FLAGS) $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_FLAGS) -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench:
 	@$(ENSURE) test

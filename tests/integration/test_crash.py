@@ -26,6 +26,7 @@ from tests.serve_process import PIXVAULT, start_serve
 
 PREFIX = "pv"
 KILL_AFTER = 15
+IN_FLIGHT = 8
 
 
 # -- a deployment: environment, blob listing, server processes ------------------------------
@@ -147,19 +148,24 @@ async def upload_one(http: httpx.AsyncClient, data: bytes) -> httpx.Response:
 async def burst_then_kill(
     calls: list[Callable[[], Awaitable[httpx.Response]]], server: Server
 ) -> list[httpx.Response | Exception]:
-    """Run every call concurrently; SIGKILL the server once KILL_AFTER have answered."""
+    """Run the calls IN_FLIGHT at a time; SIGKILL the server once KILL_AFTER have answered.
+    Bounding what is in flight keeps the kill mid-burst however slow this process is next to
+    the server (with all 50 sent at once, a busy test process read the 15th answer only after
+    the server had answered every one)."""
     answered = 0
+    gate = asyncio.Semaphore(IN_FLIGHT)
 
     async def run(call: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response | Exception:
         nonlocal answered
-        try:
-            response = await call()
-        except httpx.HTTPError as exc:
-            return exc
-        answered += 1
-        if answered == KILL_AFTER:
-            os.kill(server.process.pid, signal.SIGKILL)
-        return response
+        async with gate:
+            try:
+                response = await call()
+            except httpx.HTTPError as exc:
+                return exc
+            answered += 1
+            if answered == KILL_AFTER:
+                os.kill(server.process.pid, signal.SIGKILL)
+            return response
 
     results = await asyncio.wait_for(asyncio.gather(*(run(c) for c in calls)), timeout=60)
     server.process.wait(10)
