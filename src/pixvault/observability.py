@@ -60,7 +60,9 @@ def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    return _ANSI.sub("", value) if isinstance(value, str) else value
+    # The membership test first: nearly no value has an escape, and it is ~5x cheaper than
+    # the substitution it saves on every field of every access line.
+    return _ANSI.sub("", value) if isinstance(value, str) and "\x1b" in value else value
 
 
 class JsonFormatter(logging.Formatter):
