@@ -150,6 +150,8 @@ async def _call(api: httpx.AsyncClient, case: tuple, ident: str, flow: str) -> h
 
 @pytest.mark.parametrize("case", IMAGE_CASES, ids=lambda c: f"{c[0]} {c[1]}")
 async def test_another_projects_image_id_answers_as_a_missing_one(api, theirs, case):
+    """A regression guard: every endpoint that takes an image id already answered a foreign id
+    as a missing one before issue 14's fixes; this keeps it so."""
     mine = await uploaded(api, alias="@mine-too", flowAlias="@f")
     foreign, missing = theirs.image["id"], str(uuid.uuid4())
     got = [await _call(api, case, i, mine["flowId"]) for i in (foreign, missing)]
@@ -160,6 +162,8 @@ async def test_another_projects_image_id_answers_as_a_missing_one(api, theirs, c
 @pytest.mark.parametrize("which", ["claimed", "pending"])
 @pytest.mark.parametrize("case", FLOW_CASES, ids=lambda c: f"{c[0]} {c[1]}")
 async def test_another_projects_flow_id_answers_as_a_missing_one(api, theirs, case, which):
+    """Flow ids became names within a project (migration 0010): a foreign flow id, claimed or
+    still pending, must answer byte for byte as a missing one on every flow endpoint."""
     await uploaded(api, alias="@mine-too")
     flow = (theirs.image if which == "claimed" else theirs.pending)["flowId"]
     missing = str(uuid.uuid4())
@@ -170,6 +174,7 @@ async def test_another_projects_flow_id_answers_as_a_missing_one(api, theirs, ca
 
 
 async def test_another_projects_alias_answers_as_a_missing_one(api, theirs):
+    """A regression guard, like the image-id matrix: aliases were already per project."""
     for path in ("/api/v1/images/@{a}", "/default/default/img/@{a}?w=20"):
         got = [await api.get(path.format(a=a)) for a in ("theirs", "nobody")]
         _same(*got, ("theirs", "nobody"))
