@@ -255,7 +255,8 @@ def gc(
         f"{report.orphan_blobs} unreferenced blobs ({report.orphan_bytes} bytes); kept "
         f"{report.kept_recent} blobs younger than the grace period and {report.kept_foreign} "
         f"({report.kept_foreign_bytes} bytes) of {len(report.foreign_projects)} projects this "
-        "database does not know",
+        f"database does not know; {report.uploads_aborted} abandoned multipart uploads "
+        f"{'would be ' if dry_run else ''}aborted",
     )
 
 

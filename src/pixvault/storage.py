@@ -49,6 +49,15 @@ class BlobInfo:
     last_modified: datetime
 
 
+@dataclass(frozen=True)
+class PendingUpload:
+    """An S3 multipart upload begun and never completed or aborted."""
+
+    key: str  # the blob key it was writing
+    upload_id: str
+    initiated: datetime
+
+
 def open_store(url: str, **options: Any) -> ObjectStore:
     """Build a store from `file://DIR`, `memory://` or `s3://BUCKET/PREFIX`.
 
@@ -77,6 +86,7 @@ class BlobStore:
         # The on-disk layout is obstore's, so listing and deleting still go through it.
         self._local_root = f"{store.prefix}/" if isinstance(store, LocalStore) else None
         self._inline_reads = isinstance(store, MemoryStore)
+        self._multipart: _Multipart | None = None
 
     async def put(self, key: str, data: bytes, *, content_type: str | None = None) -> None:
         """Write an object. Every key names immutable content (an original by id, a derivative
@@ -195,6 +205,35 @@ class BlobStore:
             return 0
         return await anyio.to_thread.run_sync(_sweep, self._local_root, older_than.timestamp())
 
+    async def pending_uploads(self) -> "list[PendingUpload]":  # `list` is a method here
+        """The multipart uploads under this store's prefix that were begun and never
+        completed or aborted: what a process killed mid-upload leaves in a bucket, stored
+        (and billed) though no listing of objects shows it. Other stores have none."""
+        if not isinstance(self._store, S3Store):
+            return []
+        try:
+            return await anyio.to_thread.run_sync(_list_pending, self._multipart_client())
+        except Exception as exc:
+            raise _unavailable("list the multipart uploads under", self._head, exc) from exc
+
+    async def abort_upload(self, upload: PendingUpload) -> None:
+        """Abort a pending multipart upload, freeing the parts it stored."""
+        try:
+            await anyio.to_thread.run_sync(_abort, self._multipart_client(), upload)
+        except Exception as exc:
+            raise _unavailable("abort the multipart upload of", upload.key, exc) from exc
+
+    @property
+    def _head(self) -> str:
+        prefix = getattr(self._store, "prefix", None)
+        return f"{prefix}/" if prefix else ""
+
+    def _multipart_client(self) -> "_Multipart":
+        if self._multipart is None:
+            assert isinstance(self._store, S3Store)
+            self._multipart = _Multipart(_s3_client(self._store), self._store, self._head)
+        return self._multipart
+
     @property
     def can_presign(self) -> bool:
         return isinstance(self._store, S3Store)
@@ -281,6 +320,56 @@ def _attributes(content_type: str | None) -> dict[str, str]:
     if content_type:
         attributes["Content-Type"] = content_type
     return attributes
+
+
+@dataclass(frozen=True)
+class _Multipart:
+    """What listing and aborting multipart uploads needs: obstore has neither call, so
+    botocore (AWS's own client) makes them, with the store's bucket, endpoint and keys."""
+
+    client: Any
+    store: S3Store
+    head: str  # the store's prefix, as keys under it start
+
+    @property
+    def bucket(self) -> str:
+        return self.store.config["bucket"]
+
+
+def _s3_client(store: S3Store) -> Any:
+    # Imported here: only gc on S3 needs botocore, and it takes a while to import.
+    import botocore.config
+    import botocore.session
+
+    config = store.config
+    virtual = str(config.get("virtual_hosted_style_request", "")).lower() == "true"
+    return botocore.session.get_session().create_client(
+        "s3",
+        endpoint_url=config.get("endpoint"),
+        region_name=config.get("region"),
+        # Keys not given to pixvault come from botocore's own AWS_* chain, as obstore's do.
+        aws_access_key_id=config.get("access_key_id"),
+        aws_secret_access_key=config.get("secret_access_key"),
+        aws_session_token=config.get("session_token") or config.get("token"),
+        config=botocore.config.Config(s3={"addressing_style": "virtual" if virtual else "path"}),
+    )
+
+
+def _list_pending(multipart: _Multipart) -> list[PendingUpload]:
+    pages = multipart.client.get_paginator("list_multipart_uploads").paginate(
+        Bucket=multipart.bucket, Prefix=multipart.head
+    )
+    return [
+        PendingUpload(item["Key"].removeprefix(multipart.head), item["UploadId"], item["Initiated"])
+        for page in pages
+        for item in page.get("Uploads", [])
+    ]
+
+
+def _abort(multipart: _Multipart, upload: PendingUpload) -> None:
+    multipart.client.abort_multipart_upload(
+        Bucket=multipart.bucket, Key=multipart.head + upload.key, UploadId=upload.upload_id
+    )
 
 
 def _unavailable(action: str, key: str, exc: Exception) -> StorageUnavailable:

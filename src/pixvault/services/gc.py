@@ -46,6 +46,8 @@ class GcReport:
     kept_foreign: int = 0
     kept_foreign_bytes: int = 0
     temporaries_removed: int = 0
+    # Multipart uploads a crash left pending in an S3 bucket, past the grace period.
+    uploads_aborted: int = 0
     orphan_keys: list[str] = field(default_factory=list)
     foreign_projects: list[str] = field(default_factory=list)
 
@@ -71,13 +73,15 @@ async def collect(
     now: datetime | None = None,
 ) -> GcReport:
     """Purge images soft-deleted before `now - retention`, then remove unreferenced blobs
-        last modified before `now - grace`; and sweep the temporary files of writes and uploads
-    that a crash interrupted, past the same grace period."""
+    last modified before `now - grace`; and abort the multipart uploads and sweep the
+    temporary files of writes and uploads that a crash interrupted, past the same grace
+    period."""
     moment = now or utc_now()
     await inspect_claim(core.db, core.blobs, core.settings)  # raises on another's store
     report = GcReport(dry_run=dry_run)
     await _purge_soft_deleted(core, moment - retention, report)
     await _remove_orphans(core, moment - grace, report)
+    await _abort_abandoned_uploads(core, moment - grace, report)
     if not dry_run:
         report.temporaries_removed = await core.blobs.sweep_temporaries(moment - grace)
         spool = core.library.spool_dir
@@ -139,6 +143,23 @@ async def _remove_orphans(core: Core, cutoff: datetime, report: GcReport) -> Non
             report.orphan_bytes += orphan.size
             if len(report.orphan_keys) < _LISTED_KEYS:
                 report.orphan_keys.append(orphan.key)
+
+
+async def _abort_abandoned_uploads(core: Core, cutoff: datetime, report: GcReport) -> None:
+    """Multipart uploads begun before the grace period and never finished: their process
+    died mid-upload (a live one finishes within the grace, as blobs do). Only those writing
+    a key of a project this database knows, as for blobs."""
+    pending = [u for u in await core.blobs.pending_uploads() if u.initiated < cutoff]
+    if not pending:
+        return
+    known = {project.id for project in await core.projects.list()}
+    for upload in pending:
+        parsed = parse_key(upload.key)
+        if parsed is None or parsed[1] not in known:
+            continue
+        if not report.dry_run:
+            await core.blobs.abort_upload(upload)
+        report.uploads_aborted += 1
 
 
 def _classify(info: BlobInfo) -> _Candidate | None:
