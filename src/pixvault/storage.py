@@ -199,8 +199,8 @@ class BlobStore:
 
     async def sweep_temporaries(self, older_than: datetime) -> int:
         """Remove the `NAME#DIGITS` files that writes interrupted by a crash leave in a local
-        directory (obstore's listing never shows them). Other stores have none: S3 writes
-        are atomic (abandoned multipart uploads are the bucket's lifecycle rules' job)."""
+        directory (obstore's listing never shows them). Other stores have none: an S3 write
+        is atomic, and what an interrupted multipart upload leaves is `pending_uploads`."""
         if self._local_root is None:
             return 0
         return await anyio.to_thread.run_sync(_sweep, self._local_root, older_than.timestamp())
