@@ -231,7 +231,8 @@ class BlobStore:
     def _multipart_client(self) -> "_Multipart":
         if self._multipart is None:
             assert isinstance(self._store, S3Store)
-            self._multipart = _Multipart(_s3_client(self._store), self._store, self._head)
+            bucket = self._store.config["bucket"]
+            self._multipart = _Multipart(_s3_client(self._store), bucket, self._head)
         return self._multipart
 
     @property
@@ -328,12 +329,8 @@ class _Multipart:
     botocore (AWS's own client) makes them, with the store's bucket, endpoint and keys."""
 
     client: Any
-    store: S3Store
+    bucket: str
     head: str  # the store's prefix, as keys under it start
-
-    @property
-    def bucket(self) -> str:
-        return self.store.config["bucket"]
 
 
 def _s3_client(store: S3Store) -> Any:

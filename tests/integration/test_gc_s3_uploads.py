@@ -4,11 +4,13 @@ projects this database knows, and never a fresh one."""
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from pixvault.db.rows import now
 from pixvault.services.gc import collect
+from pixvault.storage import BlobStore, open_store
 from tests.helpers import uploaded
 from tests.s3 import MotoServer, s3_settings
 
@@ -30,7 +32,7 @@ def _begin(moto_server: MotoServer, bucket: str, key: str) -> None:
     )
 
 
-def _listed(moto_server: MotoServer, bucket: str) -> list[dict]:
+def _listed(moto_server: MotoServer, bucket: str) -> list[dict[str, Any]]:
     return moto_server.client().list_multipart_uploads(Bucket=bucket).get("Uploads", [])
 
 
@@ -69,7 +71,5 @@ async def test_abandoned_multipart_uploads_are_aborted_past_the_grace_period(
 
 
 async def test_a_local_store_has_no_pending_uploads(tmp_path):
-    from pixvault.storage import BlobStore, open_store
-
     store = BlobStore(open_store(f"file://{tmp_path}/blobs"))
     assert await store.pending_uploads() == []

@@ -80,8 +80,8 @@ async def collect(
     await inspect_claim(core.db, core.blobs, core.settings)  # raises on another's store
     report = GcReport(dry_run=dry_run)
     await _purge_soft_deleted(core, moment - retention, report)
-    await _remove_orphans(core, moment - grace, report)
-    await _abort_abandoned_uploads(core, moment - grace, report)
+    known = await _remove_orphans(core, moment - grace, report)
+    await _abort_abandoned_uploads(core, moment - grace, known, report)
     if not dry_run:
         report.temporaries_removed = await core.blobs.sweep_temporaries(moment - grace)
         spool = core.library.spool_dir
@@ -114,7 +114,8 @@ async def _purge_soft_deleted(core: Core, cutoff: datetime, report: GcReport) ->
 # -- unreferenced blobs --------------------------------------------------------------------
 
 
-async def _remove_orphans(core: Core, cutoff: datetime, report: GcReport) -> None:
+async def _remove_orphans(core: Core, cutoff: datetime, report: GcReport) -> set[uuid.UUID]:
+    """Returns the ids of the projects this database knows, asked after the listing."""
     candidates: list[_Candidate] = []
     async for info in core.blobs.list(""):
         if info.last_modified > cutoff:
@@ -143,17 +144,18 @@ async def _remove_orphans(core: Core, cutoff: datetime, report: GcReport) -> Non
             report.orphan_bytes += orphan.size
             if len(report.orphan_keys) < _LISTED_KEYS:
                 report.orphan_keys.append(orphan.key)
+    return known
 
 
-async def _abort_abandoned_uploads(core: Core, cutoff: datetime, report: GcReport) -> None:
+async def _abort_abandoned_uploads(
+    core: Core, cutoff: datetime, known: set[uuid.UUID], report: GcReport
+) -> None:
     """Multipart uploads begun before the grace period and never finished: their process
     died mid-upload (a live one finishes within the grace, as blobs do). Only those writing
-    a key of a project this database knows, as for blobs."""
-    pending = [u for u in await core.blobs.pending_uploads() if u.initiated < cutoff]
-    if not pending:
-        return
-    known = {project.id for project in await core.projects.list()}
-    for upload in pending:
+    a key of a `known` project, as for blobs (one created since is left for the next run)."""
+    for upload in await core.blobs.pending_uploads():
+        if upload.initiated >= cutoff:
+            continue
         parsed = parse_key(upload.key)
         if parsed is None or parsed[1] not in known:
             continue
